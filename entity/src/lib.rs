@@ -1,0 +1,9 @@
+//! sea-orm entities: one module per table. Enums are stored as short strings so the
+//! same schema works on SQLite and PostgreSQL.
+
+pub mod account;
+pub mod app_secret;
+pub mod association;
+pub mod association_region;
+pub mod institution;
+pub mod login_throttle;

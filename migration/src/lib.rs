@@ -1,0 +1,14 @@
+//! Database migrations. Each migration is frozen once released: it never imports the
+//! `entity` crate, so later changes to entities cannot rewrite history.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_create_spine;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261130_000001_create_spine::Migration)]
+    }
+}

@@ -1,0 +1,52 @@
+//! The JSON API under `/api/v1`: poem-openapi handlers, thin (parse → service → map).
+//! Wire types live here, separate from entities and domain types.
+pub mod accounts;
+pub mod associations;
+pub mod auth;
+pub mod institutions;
+pub mod validate;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Sign-up, login and the current caller
+    Auth,
+    /// Staff, mediator, regulator and admin accounts
+    Accounts,
+    /// The institution registry and mandatory disclosures
+    Institutions,
+    /// Consumer associations that mediate disputes
+    Associations,
+}
+
+pub type Apis = (
+    auth::AuthApi,
+    accounts::AccountsApi,
+    institutions::InstitutionsApi,
+    associations::AssociationsApi,
+);
+
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            auth::AuthApi,
+            accounts::AccountsApi,
+            institutions::InstitutionsApi,
+            associations::AssociationsApi,
+        ),
+        "redress",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Complaint and dispute resolution for online education: learners file complaints, \
+         institutions answer within working-day time limits, consumer associations mediate, \
+         and every case closes with a recorded outcome. Errors are RFC 9457 problem details.",
+    )
+    .server("/api/v1")
+}
+
+/// The OpenAPI document as YAML (what `api-spec/openapi.yaml` holds).
+pub fn spec_yaml() -> String {
+    service().spec_yaml()
+}

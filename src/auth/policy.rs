@@ -1,0 +1,85 @@
+//! Authorization rules in one place. Handlers ask these questions; they never compare
+//! roles themselves. Object-level rules answer "not found" for objects the caller may
+//! not see, so ids cannot be probed.
+use entity::account::Role;
+use uuid::Uuid;
+
+use super::Principal;
+use crate::error::ApiError;
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::Forbidden(format!("your role may not {what}"))
+}
+
+/// Creating staff, mediator, regulator and admin accounts; associations; calendars.
+pub fn administer(p: &Principal) -> Result<(), ApiError> {
+    match p.role {
+        Role::Admin => Ok(()),
+        _ => Err(forbidden("administer the platform")),
+    }
+}
+
+/// Creating and editing institutions in the registry.
+pub fn keep_registry(p: &Principal) -> Result<(), ApiError> {
+    match p.role {
+        Role::Regulator | Role::Admin => Ok(()),
+        _ => Err(forbidden("edit the institution registry")),
+    }
+}
+
+/// Editing an institution's mandatory disclosures: only its own staff. The institution
+/// itself is public, so another institution's staff get 403, not 404.
+pub fn edit_disclosure(p: &Principal, institution_id: Uuid) -> Result<(), ApiError> {
+    match (p.role, p.institution_id) {
+        (Role::InstitutionStaff, Some(own)) if own == institution_id => Ok(()),
+        (Role::InstitutionStaff, _) => Err(ApiError::Forbidden(
+            "you may only edit your own institution's disclosures".into(),
+        )),
+        _ => Err(forbidden("edit an institution's disclosures")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(role: Role, inst: Option<Uuid>) -> Principal {
+        Principal {
+            account_id: Uuid::nil(),
+            role,
+            institution_id: inst,
+            association_id: None,
+        }
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        for role in [
+            Role::Learner,
+            Role::InstitutionStaff,
+            Role::Mediator,
+            Role::Regulator,
+        ] {
+            assert!(administer(&who(role, None)).is_err());
+        }
+        assert!(administer(&who(Role::Admin, None)).is_ok());
+    }
+
+    #[test]
+    fn registry_is_for_regulators_and_admins() {
+        assert!(keep_registry(&who(Role::Regulator, None)).is_ok());
+        assert!(keep_registry(&who(Role::Admin, None)).is_ok());
+        assert!(keep_registry(&who(Role::Learner, None)).is_err());
+        assert!(keep_registry(&who(Role::InstitutionStaff, Some(Uuid::nil()))).is_err());
+    }
+
+    #[test]
+    fn disclosures_only_by_own_staff() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        assert!(edit_disclosure(&who(Role::InstitutionStaff, Some(a)), a).is_ok());
+        assert!(edit_disclosure(&who(Role::InstitutionStaff, Some(b)), a).is_err());
+        assert!(edit_disclosure(&who(Role::Regulator, None), a).is_err());
+        assert!(edit_disclosure(&who(Role::Admin, None), a).is_err());
+    }
+}

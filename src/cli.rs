@@ -1,0 +1,201 @@
+//! The `redress` command line.
+use std::{path::PathBuf, sync::Arc};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use migration::{Migrator, MigratorTrait};
+
+use crate::{
+    api::auth::RoleDto,
+    clock::SystemClock,
+    config::Settings,
+    db,
+    domain::account::{Email, Password, parse_display_name},
+    service::accounts,
+    startup::Application,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "redress",
+    version,
+    about = "Complaint and dispute resolution for online education"
+)]
+pub struct Cli {
+    /// Optional TOML settings file (environment variables override it).
+    #[arg(long, env = "REDRESS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and pages (migrates the database first).
+    Serve,
+    /// Apply or inspect database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the OpenAPI document.
+    Openapi {
+        #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
+        format: SpecFormat,
+    },
+    /// Operator tasks.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (the default).
+    Up,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SpecFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Learner,
+    InstitutionStaff,
+    Mediator,
+    Regulator,
+    Admin,
+}
+
+impl From<RoleArg> for RoleDto {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Learner => Self::Learner,
+            RoleArg::InstitutionStaff => Self::InstitutionStaff,
+            RoleArg::Mediator => Self::Mediator,
+            RoleArg::Regulator => Self::Regulator,
+            RoleArg::Admin => Self::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create an account, e.g. the first admin of a new deployment.
+    CreateAccount {
+        #[arg(long)]
+        email: String,
+        /// The password (or set REDRESS_ADMIN_PASSWORD to keep it out of shell history).
+        #[arg(long, env = "REDRESS_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        institution_id: Option<uuid::Uuid>,
+        #[arg(long)]
+        association_id: Option<uuid::Uuid>,
+    },
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(settings, Arc::new(SystemClock)).await?;
+            tracing::info!(port = app.port(), "redress is listening");
+            app.run_until_stopped().await
+        }
+        Command::Migrate { action } => {
+            let conn = db::connect(&settings).await?;
+            match action.unwrap_or(MigrateAction::Up) {
+                MigrateAction::Up => {
+                    db::migrate(&conn).await?;
+                    eprintln!("migrations applied");
+                }
+                MigrateAction::Status => {
+                    let applied = Migrator::get_applied_migrations(&conn).await?;
+                    let pending = Migrator::get_pending_migrations(&conn).await?;
+                    for m in applied {
+                        println!("applied  {}", m.name());
+                    }
+                    for m in pending {
+                        println!("pending  {}", m.name());
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Openapi { format } => {
+            let api = crate::api::service();
+            match format {
+                SpecFormat::Yaml => print!("{}", api.spec_yaml()),
+                SpecFormat::Json => println!("{}", api.spec()),
+            }
+            Ok(())
+        }
+        Command::Admin { action } => match action {
+            AdminAction::CreateAccount {
+                email,
+                password,
+                role,
+                display_name,
+                institution_id,
+                association_id,
+            } => {
+                let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+                let password = Password::parse(&password, &email)
+                    .map_err(|e| anyhow::anyhow!("--password {e}"))?;
+                let display_name = match display_name {
+                    Some(n) => {
+                        parse_display_name(&n).map_err(|e| anyhow::anyhow!("--display-name {e}"))?
+                    }
+                    None => email
+                        .as_str()
+                        .split('@')
+                        .next()
+                        .unwrap_or("user")
+                        .to_owned(),
+                };
+                let conn = db::connect(&settings).await?;
+                db::migrate(&conn).await?;
+                let created = accounts::create(
+                    &conn,
+                    accounts::NewAccount {
+                        email,
+                        password,
+                        display_name,
+                        role: RoleDto::from(role).into(),
+                        institution_id,
+                        association_id,
+                    },
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "created {} account {} ({})",
+                    role_name(role),
+                    created.email,
+                    created.id
+                );
+                Ok(())
+            }
+        },
+    }
+}
+
+fn role_name(r: RoleArg) -> &'static str {
+    match r {
+        RoleArg::Learner => "learner",
+        RoleArg::InstitutionStaff => "institution_staff",
+        RoleArg::Mediator => "mediator",
+        RoleArg::Regulator => "regulator",
+        RoleArg::Admin => "admin",
+    }
+}

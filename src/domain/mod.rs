@@ -1,0 +1,8 @@
+//! Pure logic: no I/O, no database. Everything here is tested without a server.
+pub mod account;
+pub mod calendar;
+pub mod credit_code;
+pub mod lifecycle;
+pub mod refund;
+pub mod region;
+pub mod webhook_signature;

@@ -1,0 +1,8 @@
+//! Use cases: load, decide with `domain`, write rows in one transaction. Every function
+//! takes `&impl ConnectionTrait`, so it works on a pool or inside a transaction.
+pub mod accounts;
+pub mod associations;
+pub mod institutions;
+pub mod paging;
+pub mod secrets;
+pub mod throttle;

@@ -1,0 +1,204 @@
+//! Building the application: database, keys, routes, listener.
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Middleware, Request, Response, Route, Server, get,
+    handler,
+    http::StatusCode,
+    listener::{Acceptor, TcpAcceptor},
+    middleware::{CatchPanic, RequestId, ReuseId},
+    web::Json,
+};
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::{
+    api,
+    auth::jwt::JwtKeys,
+    clock::SharedClock,
+    config::Settings,
+    db,
+    error::{self, Problem},
+    service::secrets,
+};
+
+/// Everything a request handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    /// Connects, migrates, and loads (or creates) the signing key.
+    pub async fn init(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        let secret = match &settings.jwt_secret {
+            Some(s) => s.expose_secret().as_bytes().to_vec(),
+            None => secrets::jwt_secret(&db).await?,
+        };
+        let jwt = JwtKeys::new(
+            &secret,
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            settings.jwt_ttl_secs,
+        )?;
+        Ok(Self {
+            db,
+            settings: Arc::new(settings),
+            jwt: Arc::new(jwt),
+            clock,
+        })
+    }
+}
+
+/// All routes with their middleware, ready to serve (or to test in-process).
+pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
+    let api = api::service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let limit = state.settings.body_limit_bytes;
+    Route::new()
+        .nest("/api/v1", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
+        .with(BodyLimit(limit))
+        .data(state)
+        .catch_all_error(error::catch_all)
+        .with(CatchPanic::new().with_handler(error::panic_response))
+        .with(crate::telemetry::AccessLog)
+        .with(RequestId::default().reuse_id(ReuseId::Ignore))
+        .map_to_response()
+}
+
+#[handler]
+fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[handler]
+async fn readyz(state: poem::web::Data<&AppState>) -> Response {
+    if db::ping(&state.db).await {
+        Json(json!({ "status": "ready", "database": "ok" })).into_response()
+    } else {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "about:blank",
+            Some("the database is not reachable".into()),
+        )
+        .into_response()
+    }
+}
+
+/// Refuses bodies over the limit with 413: by `Content-Length` up front, and by
+/// counting while reading for bodies sent without one.
+struct BodyLimit(usize);
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        BodyLimitEndpoint(ep, self.0)
+    }
+}
+
+struct BodyLimitEndpoint<E>(E, usize);
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        let declared = req
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.1 as u64) {
+            return Err(too_large(self.1));
+        }
+        if declared.is_none() && req.method() != poem::http::Method::GET {
+            let bytes = req
+                .take_body()
+                .into_bytes_limit(self.1)
+                .await
+                .map_err(|_| too_large(self.1))?;
+            req.set_body(bytes);
+        }
+        self.0.call(req).await
+    }
+}
+
+fn too_large(limit: usize) -> poem::Error {
+    poem::Error::from_string(
+        format!("the request body is larger than {limit} bytes"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+}
+
+/// The service bound to its listener.
+pub struct Application {
+    port: u16,
+    acceptor: TcpAcceptor,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the configured address (port 0 picks a free one) and prepares the app.
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        listener.set_nonblocking(true)?;
+        let acceptor = TcpAcceptor::from_std(listener)?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .ok_or_else(|| anyhow::anyhow!("listener has no address"))?;
+        let state = AppState::init(settings, clock).await?;
+        Ok(Self {
+            port,
+            acceptor,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let app = routes(self.state.clone());
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(20)))
+            .await?;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
