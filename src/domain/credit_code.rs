@@ -68,6 +68,13 @@ impl CreditCode {
         Ok(Self(code))
     }
 
+    /// Completes 17 characters with their check character (for generated demo data).
+    pub fn complete(first17: &str) -> Result<Self, CreditCodeError> {
+        let upper = first17.to_ascii_uppercase();
+        let check = check_char(upper.as_bytes()).ok_or(CreditCodeError::Length(upper.len()))?;
+        Self::parse(&format!("{upper}{check}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -142,6 +149,15 @@ mod tests {
             CreditCode::parse("913501A0M000100Y43"),
             Err(CreditCodeError::Region)
         );
+    }
+
+    #[test]
+    fn complete_adds_the_check_character() {
+        assert_eq!(
+            CreditCode::complete("91350100M000100Y4").unwrap().as_str(),
+            "91350100M000100Y43"
+        );
+        assert!(CreditCode::complete("9135").is_err());
     }
 
     proptest! {

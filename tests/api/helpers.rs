@@ -1,0 +1,348 @@
+//! spawn_app(): a fresh database (SQLite file, or a new PostgreSQL database when
+//! `TEST_DATABASE_URL` is set), the app on port 0, a fake clock, and a client with one
+//! method per endpoint family.
+use std::sync::{Arc, LazyLock};
+
+use chrono::{DateTime, TimeZone, Utc};
+use entity::account::Role;
+use redress::{
+    clock::FakeClock,
+    config::Settings,
+    domain::account::{Email, Password},
+    service::accounts,
+    startup::Application,
+};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Valid unified social credit codes (check characters verified).
+pub const VALID_CODES: [&str; 3] = [
+    "91350100M000100Y43",
+    "91110000802100433B",
+    "91440300708461136T",
+];
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        redress::telemetry::init("debug", redress::config::LogFormat::Text);
+    }
+});
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: FakeClock,
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+}
+
+#[allow(dead_code)] // not every test binary reads every field
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+/// A fixed start instant: a Monday, 10:00 in Shanghai.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
+}
+
+async fn fresh_database_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            let name = format!("redress_t_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&base)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+            format!("{prefix}/{name}")
+        }
+        _ => {
+            let dir = std::env::temp_dir().join("redress-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("{}.db", Uuid::new_v4()));
+            format!("sqlite://{}?mode=rwc", path.display())
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    LazyLock::force(&TRACING);
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: fresh_database_url().await,
+        db_max_connections: 5,
+        jwt_secret: Some(SecretString::from(JWT_SECRET)),
+        ..Settings::default()
+    };
+    customise(&mut settings);
+    let clock = FakeClock::new(start_time());
+    let app = Application::build(settings.clone(), Arc::new(clock.clone()))
+        .await
+        .expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.state().db.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        clock,
+        db,
+        settings,
+    }
+}
+
+/// A response read into status, headers and JSON (or Null).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status, printing the body on mismatch.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Asserts a problem+json answer with this status.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16) -> Self {
+        let reply = self.expect(status);
+        let ct = reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(ct, "application/problem+json", "body: {}", reply.body);
+        assert_eq!(reply.body["status"], status);
+        assert!(reply.body["title"].is_string());
+        assert!(reply.body["type"].is_string());
+        reply
+    }
+
+    pub fn field_errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.expect("request failed")).await
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("read body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Creates an account directly (as `redress admin create-account` does) and logs in
+    /// over HTTP.
+    pub async fn user(
+        &self,
+        role: Role,
+        institution: Option<Uuid>,
+        association: Option<Uuid>,
+    ) -> TestUser {
+        let email = format!(
+            "{}-{}@example.com",
+            role_slug(role),
+            Uuid::new_v4().simple()
+        );
+        let parsed = Email::parse(&email).unwrap();
+        let acct = accounts::create(
+            &self.db,
+            accounts::NewAccount {
+                password: Password::parse(PASSWORD, &parsed).unwrap(),
+                email: parsed,
+                display_name: format!("Test {}", role_slug(role)),
+                role,
+                institution_id: institution,
+                association_id: association,
+            },
+            self.clock_now(),
+        )
+        .await
+        .expect("create account");
+        let token = self.login(&email, PASSWORD).await.expect(200).body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        TestUser {
+            id: acct.id,
+            email,
+            token,
+        }
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use redress::clock::Clock;
+        self.clock.now()
+    }
+
+    pub async fn admin(&self) -> TestUser {
+        self.user(Role::Admin, None, None).await
+    }
+
+    pub async fn regulator(&self) -> TestUser {
+        self.user(Role::Regulator, None, None).await
+    }
+
+    pub async fn learner(&self) -> TestUser {
+        self.user(Role::Learner, None, None).await
+    }
+
+    /// Registers an institution (as a regulator) and returns its id.
+    pub async fn institution(
+        &self,
+        regulator: &TestUser,
+        code: &str,
+        name: &str,
+        region: &str,
+    ) -> Uuid {
+        let reply = self
+            .post(
+                "/api/v1/institutions",
+                Some(&regulator.token),
+                institution_body(code, name, region),
+            )
+            .await
+            .expect(201);
+        reply.body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn association(&self, admin: &TestUser, name: &str, regions: &[&str]) -> Uuid {
+        let reply = self
+            .post(
+                "/api/v1/associations",
+                Some(&admin.token),
+                json!({ "name": name, "regions": regions }),
+            )
+            .await
+            .expect(201);
+        reply.body["id"].as_str().unwrap().parse().unwrap()
+    }
+}
+
+pub fn institution_body(code: &str, name: &str, region: &str) -> Value {
+    json!({
+        "name": name,
+        "credit_code": code,
+        "filing_number": "京ICP备12345678号",
+        "region_code": region,
+        "website": "https://learn.example.com",
+        "disclosure": {
+            "service_rules": "Live classes on weekday evenings.",
+            "fees_and_prepayment": "Monthly fees; no more than 60 class hours prepaid.",
+            "refund_policy": "Full refund before the first class; unused hours refunded after.",
+            "teacher_qualifications": "All teachers hold teaching certificates.",
+            "complaint_contact": "service@learn.example.com"
+        }
+    })
+}
+
+fn role_slug(role: Role) -> &'static str {
+    match role {
+        Role::Learner => "learner",
+        Role::InstitutionStaff => "staff",
+        Role::Mediator => "mediator",
+        Role::Regulator => "regulator",
+        Role::Admin => "admin",
+    }
+}
+
+/// A valid credit code, distinct for each `n`.
+pub fn credit_code(n: u32) -> String {
+    redress::domain::credit_code::CreditCode::complete(&format!("91110000{n:09}"))
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
