@@ -9,6 +9,8 @@ use figment::{
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::domain::{calendar::Limit, sla::SlaPolicy};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -46,6 +48,17 @@ pub struct Settings {
     /// Failed logins allowed per client address within `login_window_secs`.
     pub login_max_failures_per_address: i32,
     pub login_window_secs: i64,
+    /// Stage limits, in working days (`10wd`) or plain durations (`72h`, `30s`).
+    pub sla_intake: String,
+    pub sla_response: String,
+    pub sla_info: String,
+    pub sla_learner_reply: String,
+    pub sla_dispute_window: String,
+    pub sla_assignment: String,
+    pub sla_mediation: String,
+    pub sla_fulfilment: String,
+    /// Where attachment files are stored.
+    pub attachments_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -66,6 +79,15 @@ impl Default for Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_window_secs: 15 * 60,
+            sla_intake: "7wd".into(),
+            sla_response: "10wd".into(),
+            sla_info: "10wd".into(),
+            sla_learner_reply: "15wd".into(),
+            sla_dispute_window: "15wd".into(),
+            sla_assignment: "3wd".into(),
+            sla_mediation: "45wd".into(),
+            sla_fulfilment: "15wd".into(),
+            attachments_dir: PathBuf::from("data/attachments"),
         }
     }
 }
@@ -99,7 +121,26 @@ impl Settings {
             "body_limit_bytes must be at least 1024"
         );
         self.tz()?;
+        self.sla_policy()?;
         Ok(())
+    }
+
+    /// The stage limits, parsed.
+    pub fn sla_policy(&self) -> anyhow::Result<SlaPolicy> {
+        let parse = |name: &str, v: &str| -> anyhow::Result<Limit> {
+            v.parse()
+                .map_err(|e| anyhow::anyhow!("sla_{name} {v:?}: {e}"))
+        };
+        Ok(SlaPolicy {
+            intake: parse("intake", &self.sla_intake)?,
+            response: parse("response", &self.sla_response)?,
+            info: parse("info", &self.sla_info)?,
+            learner_reply: parse("learner_reply", &self.sla_learner_reply)?,
+            dispute_window: parse("dispute_window", &self.sla_dispute_window)?,
+            assignment: parse("assignment", &self.sla_assignment)?,
+            mediation: parse("mediation", &self.sla_mediation)?,
+            fulfilment: parse("fulfilment", &self.sla_fulfilment)?,
+        })
     }
 
     pub fn tz(&self) -> anyhow::Result<chrono_tz::Tz> {
@@ -143,6 +184,22 @@ mod tests {
             assert_eq!(s.bind, "0.0.0.0:9999");
             assert_eq!(s.database_url, "postgres://localhost/x");
             assert!(s.intake_review);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sla_limits_parse_and_bad_ones_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("REDRESS_SLA_RESPONSE", "72h");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.sla_policy().unwrap().response,
+                Limit::Duration(chrono::Duration::hours(72))
+            );
+            jail.set_env("REDRESS_SLA_RESPONSE", "ten days");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("sla_response"), "{err}");
             Ok(())
         });
     }

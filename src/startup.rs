@@ -1,5 +1,11 @@
 //! Building the application: database, keys, routes, listener.
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    net::TcpListener,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use chrono_tz::Tz;
 
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Middleware, Request, Response, Route, Server, get,
@@ -19,8 +25,9 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     db,
+    domain::{calendar::WorkCalendar, sla::SlaPolicy},
     error::{self, Problem},
-    service::secrets,
+    service::{complaints::Rules, secrets},
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -30,6 +37,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
     pub clock: SharedClock,
+    pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
+    pub policy: SlaPolicy,
+    pub tz: Tz,
 }
 
 impl AppState {
@@ -47,12 +57,32 @@ impl AppState {
             &settings.jwt_audience,
             settings.jwt_ttl_secs,
         )?;
+        let policy = settings.sla_policy()?;
+        let tz = settings.tz()?;
         Ok(Self {
             db,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),
             clock,
+            calendar: Arc::new(RwLock::new(Arc::new(WorkCalendar::builtin_cn()))),
+            policy,
+            tz,
         })
+    }
+
+    /// The rules a case change is decided with, as of now.
+    pub fn rules(&self) -> Rules {
+        Rules {
+            calendar: self
+                .calendar
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            policy: self.policy,
+            tz: self.tz,
+            intake_review: self.settings.intake_review,
+            now: self.clock.now(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod associations;
 pub mod auth;
+pub mod complaints;
 pub mod institutions;
 pub mod validate;
 
@@ -18,6 +19,8 @@ pub enum ApiTags {
     Institutions,
     /// Consumer associations that mediate disputes
     Associations,
+    /// Complaint cases and their lifecycle
+    Complaints,
 }
 
 pub type Apis = (
@@ -25,6 +28,7 @@ pub type Apis = (
     accounts::AccountsApi,
     institutions::InstitutionsApi,
     associations::AssociationsApi,
+    complaints::ComplaintsApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -34,6 +38,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             accounts::AccountsApi,
             institutions::InstitutionsApi,
             associations::AssociationsApi,
+            complaints::ComplaintsApi,
         ),
         "redress",
         env!("CARGO_PKG_VERSION"),

@@ -1,10 +1,11 @@
 //! Authorization rules in one place. Handlers ask these questions; they never compare
 //! roles themselves. Object-level rules answer "not found" for objects the caller may
 //! not see, so ids cannot be probed.
-use entity::account::Role;
+use entity::{account::Role, complaint};
 use uuid::Uuid;
 
 use super::Principal;
+use crate::domain::lifecycle::Actor;
 use crate::error::ApiError;
 
 fn forbidden(what: &str) -> ApiError {
@@ -36,6 +37,48 @@ pub fn edit_disclosure(p: &Principal, institution_id: Uuid) -> Result<(), ApiErr
             "you may only edit your own institution's disclosures".into(),
         )),
         _ => Err(forbidden("edit an institution's disclosures")),
+    }
+}
+
+/// How the caller stands towards a case, or None when they may not see it (answered
+/// as 404). Learners see their own cases, staff their institution's, mediators their
+/// association's (a case gets an association only when it reaches mediation),
+/// regulators and admins all.
+pub fn case_actor(p: &Principal, case: &complaint::Model) -> Option<Actor> {
+    match p.role {
+        Role::Learner => (case.learner_id == p.account_id).then_some(Actor::Learner),
+        Role::InstitutionStaff => {
+            (Some(case.institution_id) == p.institution_id).then_some(Actor::InstitutionStaff)
+        }
+        Role::Mediator => (case.association_id.is_some()
+            && case.association_id == p.association_id)
+            .then_some(Actor::Mediator),
+        Role::Regulator => Some(Actor::Regulator),
+        Role::Admin => Some(Actor::Admin),
+    }
+}
+
+/// Filing a complaint: learners only.
+pub fn file_complaint(p: &Principal) -> Result<(), ApiError> {
+    match p.role {
+        Role::Learner => Ok(()),
+        _ => Err(forbidden("file complaints (sign up as a learner)")),
+    }
+}
+
+/// Writing messages and attachments: the parties (learner, institution, mediator).
+pub fn take_part(actor: Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::Learner | Actor::InstitutionStaff | Actor::Mediator => Ok(()),
+        _ => Err(forbidden("write on a case you are not a party to")),
+    }
+}
+
+/// Rating the handling: the learner who filed.
+pub fn rate(actor: Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::Learner => Ok(()),
+        _ => Err(forbidden("rate a case; only the learner who filed may")),
     }
 }
 

@@ -85,3 +85,44 @@ pub async fn list(
         .collect();
     Ok((views, next))
 }
+
+/// The association that mediates for an institution in `region`: the most specific
+/// region served (county, then city, then province), the whole country as fallback.
+/// Ties go to the association registered first.
+pub async fn route(db: &impl ConnectionTrait, region: &str) -> Result<Option<Uuid>, ApiError> {
+    let candidates = candidates(region);
+    let rows = association_region::Entity::find()
+        .filter(association_region::Column::RegionCode.is_in(candidates.clone()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .min_by_key(|r| {
+            let rank = candidates.iter().position(|c| *c == r.region_code);
+            (rank, r.association_id)
+        })
+        .map(|r| r.association_id))
+}
+
+fn candidates(region: &str) -> Vec<String> {
+    let mut out = vec![region.to_owned()];
+    if region.len() == 6 {
+        out.push(format!("{}00", &region[..4]));
+        out.push(format!("{}0000", &region[..2]));
+    }
+    out.push(crate::domain::region::NATIONAL.to_owned());
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn candidates_go_from_specific_to_national() {
+        assert_eq!(
+            super::candidates("440305"),
+            ["440305", "440300", "440000", "000000"]
+        );
+        assert_eq!(super::candidates("440000"), ["440000", "000000"]);
+    }
+}

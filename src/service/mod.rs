@@ -2,7 +2,9 @@
 //! takes `&impl ConnectionTrait`, so it works on a pool or inside a transaction.
 pub mod accounts;
 pub mod associations;
+pub mod complaints;
 pub mod institutions;
 pub mod paging;
 pub mod secrets;
 pub mod throttle;
+pub mod timeline;

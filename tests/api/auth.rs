@@ -18,7 +18,7 @@ async fn a_learner_signs_up_logs_in_and_sees_themself() {
 
     let login = app.login("li.hua@example.com", PASSWORD).await.expect(200);
     assert_eq!(login.body["token_type"], "Bearer");
-    assert_eq!(login.body["expires_in"], 3600);
+    assert_eq!(login.body["expires_in"], app.settings.jwt_ttl_secs);
     let token = login.body["access_token"].as_str().unwrap();
 
     let me = app.get("/api/v1/me", Some(token)).await.expect(200);

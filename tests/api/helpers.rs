@@ -89,6 +89,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         database_url: fresh_database_url().await,
         db_max_connections: 5,
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
+        // Tests move the clock by weeks; tokens should outlive that.
+        jwt_ttl_secs: 400 * 24 * 3600,
         ..Settings::default()
     };
     customise(&mut settings);

@@ -1,0 +1,800 @@
+//! Complaint cases: filing, the lifecycle actions, reading, messages and ratings.
+//! Every change writes the case row (version-checked), and its timeline event, in one
+//! transaction.
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use entity::{
+    complaint::{self, Category, ClockParty, DesiredRemedy, Outcome, ResponseRemedy},
+    idempotency_key, institution, reference_counter,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{associations, paging, timeline};
+use crate::{
+    auth::{Principal, policy},
+    db,
+    domain::{
+        calendar::WorkCalendar,
+        lifecycle::{self, Action, Actor, CaseState},
+        refund,
+        sla::{Party, SlaPolicy},
+    },
+    error::ApiError,
+};
+
+/// What a case change is decided with: calendar, limits, zone, settings and the time.
+#[derive(Clone)]
+pub struct Rules {
+    pub calendar: Arc<WorkCalendar>,
+    pub policy: SlaPolicy,
+    pub tz: Tz,
+    pub intake_review: bool,
+    pub now: DateTime<Utc>,
+}
+
+impl Rules {
+    /// When a clock started now for `state` runs out, and whose it is.
+    fn clock_for(&self, state: CaseState) -> (Option<DateTime<Utc>>, Option<ClockParty>) {
+        match self.policy.clock(state) {
+            Some((party, limit)) => (
+                Some(self.calendar.deadline(self.now, limit, self.tz).due_at),
+                Some(party.into()),
+            ),
+            None => (None, None),
+        }
+    }
+}
+
+impl From<complaint::CaseState> for CaseState {
+    fn from(s: complaint::CaseState) -> Self {
+        use complaint::CaseState as E;
+        match s {
+            E::Submitted => Self::Submitted,
+            E::AwaitingResponse => Self::AwaitingResponse,
+            E::InfoRequested => Self::InfoRequested,
+            E::Responded => Self::Responded,
+            E::AwaitingMediation => Self::AwaitingMediation,
+            E::InMediation => Self::InMediation,
+            E::Resolved => Self::Resolved,
+            E::Settled => Self::Settled,
+            E::Unresolved => Self::Unresolved,
+            E::Rejected => Self::Rejected,
+            E::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
+impl From<CaseState> for complaint::CaseState {
+    fn from(s: CaseState) -> Self {
+        match s {
+            CaseState::Submitted => Self::Submitted,
+            CaseState::AwaitingResponse => Self::AwaitingResponse,
+            CaseState::InfoRequested => Self::InfoRequested,
+            CaseState::Responded => Self::Responded,
+            CaseState::AwaitingMediation => Self::AwaitingMediation,
+            CaseState::InMediation => Self::InMediation,
+            CaseState::Resolved => Self::Resolved,
+            CaseState::Settled => Self::Settled,
+            CaseState::Unresolved => Self::Unresolved,
+            CaseState::Rejected => Self::Rejected,
+            CaseState::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
+impl From<Party> for ClockParty {
+    fn from(p: Party) -> Self {
+        match p {
+            Party::Platform => Self::Platform,
+            Party::Institution => Self::Institution,
+            Party::Learner => Self::Learner,
+            Party::Association => Self::Association,
+            Party::Mediation => Self::Mediation,
+        }
+    }
+}
+
+/// A guardian filing for a minor records only an age band and initials, never an ID.
+#[derive(Debug, Clone)]
+pub struct Minor {
+    pub age_band: String,
+    pub initials: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewComplaint {
+    pub institution_id: Uuid,
+    pub category: Category,
+    pub title: String,
+    pub narrative: String,
+    pub desired_remedy: DesiredRemedy,
+    pub desired_amount_minor: Option<i64>,
+    pub currency: String,
+    pub amount_in_dispute_minor: Option<i64>,
+    pub course_reference: Option<String>,
+    pub purchase_date: Option<NaiveDate>,
+    pub prepaid_minor: Option<i64>,
+    pub hours_bought: Option<u32>,
+    pub hours_used: Option<u32>,
+    pub prepaid_period_days: Option<u32>,
+    pub minor: Option<Minor>,
+    pub consent_to_publish: bool,
+}
+
+/// An `Idempotency-Key` and the hash of the request body it came with.
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    Duplicate,
+    OutOfScope,
+    NotOnlineEducation,
+    Abusive,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Duplicate => "duplicate",
+            Self::OutOfScope => "out_of_scope",
+            Self::NotOnlineEducation => "not_online_education",
+            Self::Abusive => "abusive",
+        }
+    }
+}
+
+/// The institution's answer: a message plus what it offers.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub message: String,
+    pub remedy: ResponseRemedy,
+    pub refund_minor: Option<i64>,
+    pub class_hours: Option<u32>,
+    pub detail: Option<String>,
+}
+
+/// A lifecycle action with what it carries.
+#[derive(Debug, Clone)]
+pub enum ActionInput {
+    AcceptIntake,
+    Reject { reason: RejectReason, note: String },
+    RequestInfo { questions: String },
+    ProvideInfo { answer: String },
+    Respond(Answer),
+    AcceptResponse,
+    Escalate { reason: String },
+    Dispute { reason: String },
+    Withdraw { reason: Option<String> },
+}
+
+impl ActionInput {
+    pub fn action(&self) -> Action {
+        match self {
+            Self::AcceptIntake => Action::AcceptIntake,
+            Self::Reject { .. } => Action::Reject,
+            Self::RequestInfo { .. } => Action::RequestInfo,
+            Self::ProvideInfo { .. } => Action::ProvideInfo,
+            Self::Respond(_) => Action::Respond,
+            Self::AcceptResponse => Action::AcceptResponse,
+            Self::Escalate { .. } => Action::Escalate,
+            Self::Dispute { .. } => Action::Dispute,
+            Self::Withdraw { .. } => Action::Withdraw,
+        }
+    }
+
+    fn payload(&self) -> Value {
+        match self {
+            Self::AcceptIntake | Self::AcceptResponse => json!({}),
+            Self::Reject { reason, note } => json!({ "reason": reason.as_str(), "note": note }),
+            Self::RequestInfo { questions } => json!({ "questions": questions }),
+            Self::ProvideInfo { answer } => json!({ "answer": answer }),
+            Self::Respond(a) => json!({
+                "message": a.message,
+                "remedy": remedy_name(a.remedy),
+                "refund_minor": a.refund_minor,
+                "class_hours": a.class_hours,
+                "detail": a.detail,
+            }),
+            Self::Escalate { reason } | Self::Dispute { reason } => json!({ "reason": reason }),
+            Self::Withdraw { reason } => json!({ "reason": reason }),
+        }
+    }
+}
+
+fn remedy_name(r: ResponseRemedy) -> &'static str {
+    match r {
+        ResponseRemedy::Refund => "refund",
+        ResponseRemedy::ClassHourCredit => "class_hour_credit",
+        ResponseRemedy::CourseTransfer => "course_transfer",
+        ResponseRemedy::Explanation => "explanation",
+        ResponseRemedy::Other => "other",
+    }
+}
+
+/// The outcome of a case the learner accepted (or let lapse): by what was offered.
+pub fn outcome_of_response(remedy: Option<ResponseRemedy>) -> Outcome {
+    match remedy {
+        Some(ResponseRemedy::Refund) => Outcome::MonetaryRelief,
+        Some(ResponseRemedy::ClassHourCredit | ResponseRemedy::CourseTransfer) => {
+            Outcome::NonMonetaryRelief
+        }
+        Some(ResponseRemedy::Explanation | ResponseRemedy::Other) | None => {
+            Outcome::ExplanationOnly
+        }
+    }
+}
+
+fn actor_name(a: Actor) -> &'static str {
+    a.as_str()
+}
+
+/// Readable reference, unique across replicas: a per-year counter bumped in the
+/// filing's transaction.
+async fn next_reference(db: &impl ConnectionTrait, year: i32) -> Result<String, ApiError> {
+    reference_counter::Entity::insert(reference_counter::ActiveModel {
+        year: Set(year),
+        last: Set(0),
+    })
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    let rows = reference_counter::Entity::update_many()
+        .col_expr(
+            reference_counter::Column::Last,
+            Expr::col(reference_counter::Column::Last).add(1),
+        )
+        .filter(reference_counter::Column::Year.eq(year))
+        .exec_with_returning(db)
+        .await?;
+    let n = rows
+        .first()
+        .map(|r| r.last)
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("reference counter missing")))?;
+    Ok(format!("ED-{year}-{n:06}"))
+}
+
+/// Files a complaint. With an idempotency key, a retry returns the first case
+/// (`replayed = true`) instead of filing a second one.
+pub async fn file(
+    db: &DatabaseConnection,
+    rules: &Rules,
+    who: &Principal,
+    new: NewComplaint,
+    idem: Option<Idempotency>,
+) -> Result<(complaint::Model, bool), ApiError> {
+    policy::file_complaint(who)?;
+    let inst = institution::Entity::find_by_id(new.institution_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::field("institution_id", "no such institution"))?;
+    match file_once(db, rules, who, &inst, new, idem.as_ref()).await {
+        // A concurrent retry with the same key won the race: answer with its case.
+        Err(ApiError::Conflict { .. }) if idem.is_some() => {
+            let idem = idem.as_ref().map(|i| i.key.as_str()).unwrap_or_default();
+            match replay(db, who, idem, None).await? {
+                Some(found) => Ok((found, true)),
+                None => Err(ApiError::conflict("a concurrent filing conflicted; retry")),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn replay(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    key: &str,
+    request_hash: Option<&str>,
+) -> Result<Option<complaint::Model>, ApiError> {
+    let Some(row) = idempotency_key::Entity::find_by_id((who.account_id, key.to_owned()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if request_hash.is_some_and(|h| h != row.request_hash) {
+        return Err(ApiError::BadRequest(
+            "this Idempotency-Key was already used with a different request".into(),
+        ));
+    }
+    Ok(complaint::Entity::find_by_id(row.complaint_id)
+        .one(db)
+        .await?)
+}
+
+async fn file_once(
+    db: &DatabaseConnection,
+    rules: &Rules,
+    who: &Principal,
+    inst: &institution::Model,
+    new: NewComplaint,
+    idem: Option<&Idempotency>,
+) -> Result<(complaint::Model, bool), ApiError> {
+    let txn = db::begin_write(db).await?;
+    if let Some(i) = idem
+        && let Some(found) = replay(&txn, who, &i.key, Some(&i.request_hash)).await?
+    {
+        txn.commit().await?;
+        return Ok((found, true));
+    }
+    let now = rules.now;
+    let year = now.with_timezone(&rules.tz).format("%Y").to_string();
+    let reference = next_reference(&txn, year.parse().unwrap_or(1970)).await?;
+    let state = lifecycle::initial_state(rules.intake_review);
+    let (due_at, clock) = rules.clock_for(state);
+    let warnings = refund::prepayment_warnings(new.hours_bought, new.prepaid_period_days);
+    let warnings_json = (!warnings.is_empty())
+        .then(|| serde_json::to_string(&warnings))
+        .transpose()
+        .map_err(anyhow::Error::from)?;
+    let id = Uuid::now_v7();
+    let to_i32 = |v: Option<u32>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+    let row = complaint::ActiveModel {
+        id: Set(id),
+        reference: Set(reference.clone()),
+        learner_id: Set(who.account_id),
+        institution_id: Set(inst.id),
+        association_id: Set(None),
+        mediator_id: Set(None),
+        state: Set(state.into()),
+        version: Set(1),
+        category: Set(new.category),
+        title: Set(new.title),
+        narrative: Set(new.narrative),
+        desired_remedy: Set(new.desired_remedy),
+        desired_amount_minor: Set(new.desired_amount_minor),
+        currency: Set(new.currency),
+        amount_in_dispute_minor: Set(new.amount_in_dispute_minor),
+        course_reference: Set(new.course_reference),
+        purchase_date: Set(new.purchase_date),
+        prepaid_minor: Set(new.prepaid_minor),
+        hours_bought: Set(to_i32(new.hours_bought)),
+        hours_used: Set(to_i32(new.hours_used)),
+        prepaid_period_days: Set(to_i32(new.prepaid_period_days)),
+        filed_for_minor: Set(new.minor.is_some()),
+        minor_age_band: Set(new.minor.as_ref().map(|m| m.age_band.clone())),
+        minor_initials: Set(new.minor.as_ref().map(|m| m.initials.clone())),
+        consent_to_publish: Set(new.consent_to_publish),
+        prepayment_warnings: Set(warnings_json),
+        response_remedy: Set(None),
+        outcome: Set(None),
+        timely: Set(None),
+        due_at: Set(due_at),
+        clock: Set(clock),
+        response_due_at: Set((state == CaseState::AwaitingResponse)
+            .then_some(due_at)
+            .flatten()),
+        paused_at: Set(None),
+        first_response_at: Set(None),
+        closed_at: Set(None),
+        rating: Set(None),
+        rating_comment: Set(None),
+        rated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let created = complaint::Entity::insert(row)
+        .exec_with_returning(&txn)
+        .await?;
+    timeline::append(
+        &txn,
+        timeline::NewEvent {
+            complaint_id: id,
+            actor_id: Some(who.account_id),
+            actor_role: actor_name(Actor::Learner),
+            action: "file",
+            from_state: None,
+            to_state: Some(state.as_str()),
+            payload: json!({
+                "reference": reference,
+                "institution_id": inst.id,
+                "institution_status": format!("{:?}", inst.status).to_lowercase(),
+                "prepayment_warnings": warnings,
+            }),
+            at: now,
+        },
+    )
+    .await?;
+    if let Some(i) = idem {
+        idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            account_id: Set(who.account_id),
+            key: Set(i.key.clone()),
+            request_hash: Set(i.request_hash.clone()),
+            complaint_id: Set(id),
+            created_at: Set(now),
+        })
+        .exec(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok((created, false))
+}
+
+/// Loads a case the caller may see, with how they stand towards it; 404 otherwise.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    id: Uuid,
+) -> Result<(complaint::Model, Actor), ApiError> {
+    let case = complaint::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let actor = policy::case_actor(who, &case).ok_or(ApiError::NotFound)?;
+    Ok((case, actor))
+}
+
+/// Whether the learner's window to dispute a resolved case is still open.
+fn dispute_window_open(case: &complaint::Model, now: DateTime<Utc>) -> bool {
+    case.due_at.is_none_or(|due| now < due)
+}
+
+/// The actions this actor may take on this case now (what the lifecycle allows,
+/// less a dispute whose window has closed). Timers are not the caller's to trigger.
+pub fn allowed_actions(case: &complaint::Model, actor: Actor, now: DateTime<Utc>) -> Vec<Action> {
+    lifecycle::allowed_actions(case.state.into(), actor)
+        .into_iter()
+        .filter(|a| *a != Action::Timeout)
+        .filter(|a| *a != Action::Dispute || dispute_window_open(case, now))
+        .collect()
+}
+
+fn refused(case: &complaint::Model, actor: Actor, now: DateTime<Utc>, detail: String) -> ApiError {
+    let state: CaseState = case.state.into();
+    ApiError::Conflict {
+        detail,
+        state: Some(state.as_str().to_owned()),
+        allowed_actions: Some(
+            allowed_actions(case, actor, now)
+                .into_iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+        ),
+    }
+}
+
+/// Applies a lifecycle action: decides with the pure transition function, then writes
+/// the case (only if its version is unchanged) and the timeline event together.
+pub async fn act(
+    db: &DatabaseConnection,
+    rules: &Rules,
+    who: &Principal,
+    id: Uuid,
+    input: ActionInput,
+) -> Result<complaint::Model, ApiError> {
+    let now = rules.now;
+    let txn = db::begin_write(db).await?;
+    let (case, actor) = get(&txn, who, id).await?;
+    let from: CaseState = case.state.into();
+    let action = input.action();
+    let to = lifecycle::transition(from, action, actor).map_err(|r| {
+        refused(
+            &case,
+            actor,
+            now,
+            format!(
+                "`{}` is not allowed in state `{}` for you",
+                r.action, r.state
+            ),
+        )
+    })?;
+    if action == Action::Dispute && !dispute_window_open(&case, now) {
+        return Err(refused(
+            &case,
+            actor,
+            now,
+            "the window to dispute this resolution has closed".into(),
+        ));
+    }
+
+    let mut next: complaint::ActiveModel = case.clone().into();
+    let (mut due_at, clock) = rules.clock_for(to);
+    match (&input, to) {
+        (_, CaseState::AwaitingResponse) => {
+            if from == CaseState::InfoRequested
+                && let (Some(due), Some(paused)) = (case.response_due_at, case.paused_at)
+            {
+                // The institution's clock resumes with the working time it had left.
+                due_at = Some(
+                    rules
+                        .calendar
+                        .resume(rules.policy.response, due, paused, now, rules.tz)
+                        .due_at,
+                );
+                next.paused_at = Set(None);
+            }
+            next.response_due_at = Set(due_at);
+        }
+        (_, CaseState::InfoRequested) => next.paused_at = Set(Some(now)),
+        (ActionInput::Respond(answer), CaseState::Responded) => {
+            if case.first_response_at.is_none() {
+                next.first_response_at = Set(Some(now));
+                next.timely = Set(Some(case.response_due_at.is_none_or(|d| now <= d)));
+            }
+            next.response_remedy = Set(Some(answer.remedy));
+        }
+        (_, CaseState::Resolved) => {
+            next.outcome = Set(Some(outcome_of_response(case.response_remedy)));
+            next.closed_at = Set(Some(now));
+        }
+        (_, CaseState::AwaitingMediation) => {
+            let inst = institution::Entity::find_by_id(case.institution_id)
+                .one(&txn)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            next.association_id = Set(associations::route(&txn, &inst.region_code).await?);
+            next.outcome = Set(None);
+            next.closed_at = Set(None);
+        }
+        (_, CaseState::Rejected) => {
+            next.outcome = Set(Some(Outcome::Rejected));
+            next.closed_at = Set(Some(now));
+        }
+        (_, CaseState::Withdrawn) => {
+            next.outcome = Set(Some(Outcome::Withdrawn));
+            next.closed_at = Set(Some(now));
+        }
+        _ => {}
+    }
+    if to != from {
+        next.due_at = Set(due_at);
+        next.clock = Set(clock);
+    }
+    next.state = Set(to.into());
+    next.version = Set(case.version + 1);
+    next.updated_at = Set(now);
+
+    let updated = complaint::Entity::update_many()
+        .set(next)
+        .filter(complaint::Column::Id.eq(id))
+        .filter(complaint::Column::Version.eq(case.version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(refused(
+            &case,
+            actor,
+            now,
+            "the case changed while you were acting on it; reload it and try again".into(),
+        ));
+    }
+    timeline::append(
+        &txn,
+        timeline::NewEvent {
+            complaint_id: id,
+            actor_id: Some(who.account_id),
+            actor_role: actor_name(actor),
+            action: action.as_str(),
+            from_state: Some(from.as_str()),
+            to_state: Some(to.as_str()),
+            payload: input.payload(),
+            at: now,
+        },
+    )
+    .await?;
+    let saved = complaint::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// A message between the parties: a timeline event that leaves the state alone.
+pub async fn message(
+    db: &DatabaseConnection,
+    rules: &Rules,
+    who: &Principal,
+    id: Uuid,
+    text: String,
+) -> Result<entity::complaint_event::Model, ApiError> {
+    let txn = db::begin_write(db).await?;
+    let (case, actor) = get(&txn, who, id).await?;
+    policy::take_part(actor)?;
+    let state: CaseState = case.state.into();
+    if state.is_terminal() {
+        return Err(refused(
+            &case,
+            actor,
+            rules.now,
+            "the case is closed; no more messages".into(),
+        ));
+    }
+    touch(&txn, id, rules.now).await?;
+    let event = timeline::append(
+        &txn,
+        timeline::NewEvent {
+            complaint_id: id,
+            actor_id: Some(who.account_id),
+            actor_role: actor_name(actor),
+            action: "message",
+            from_state: None,
+            to_state: None,
+            payload: json!({ "text": text }),
+            at: rules.now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(event)
+}
+
+/// Takes the case row's write lock (PostgreSQL) so timeline appends serialize.
+async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
+    complaint::Entity::update_many()
+        .col_expr(complaint::Column::UpdatedAt, Expr::value(now))
+        .filter(complaint::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The learner rates the handling once, after closure.
+pub async fn rate(
+    db: &DatabaseConnection,
+    rules: &Rules,
+    who: &Principal,
+    id: Uuid,
+    score: u8,
+    comment: Option<String>,
+) -> Result<complaint::Model, ApiError> {
+    let txn = db::begin_write(db).await?;
+    let (case, actor) = get(&txn, who, id).await?;
+    policy::rate(actor)?;
+    let state: CaseState = case.state.into();
+    if !state.is_terminal() {
+        return Err(refused(
+            &case,
+            actor,
+            rules.now,
+            "a case can be rated once it is closed".into(),
+        ));
+    }
+    if case.rating.is_some() {
+        return Err(refused(
+            &case,
+            actor,
+            rules.now,
+            "this case is already rated".into(),
+        ));
+    }
+    let mut next: complaint::ActiveModel = case.clone().into();
+    next.rating = Set(Some(i16::from(score)));
+    next.rating_comment = Set(comment.clone());
+    next.rated_at = Set(Some(rules.now));
+    next.updated_at = Set(rules.now);
+    let saved = complaint::Entity::update(next).exec(&txn).await?;
+    timeline::append(
+        &txn,
+        timeline::NewEvent {
+            complaint_id: id,
+            actor_id: Some(who.account_id),
+            actor_role: actor_name(actor),
+            action: "rate",
+            from_state: None,
+            to_state: None,
+            payload: json!({ "score": score, "comment": comment }),
+            at: rules.now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub state: Option<complaint::CaseState>,
+    pub category: Option<Category>,
+    pub institution_id: Option<Uuid>,
+    pub filed_from: Option<DateTime<Utc>>,
+    pub filed_before: Option<DateTime<Utc>>,
+    pub due_before: Option<DateTime<Utc>>,
+}
+
+/// The cases the caller may see, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    f: ListFilter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<(Vec<complaint::Model>, Option<String>), ApiError> {
+    use entity::account::Role;
+    let scope = match who.role {
+        Role::Learner => Condition::all().add(complaint::Column::LearnerId.eq(who.account_id)),
+        Role::InstitutionStaff => match who.institution_id {
+            Some(inst) => Condition::all().add(complaint::Column::InstitutionId.eq(inst)),
+            None => return Ok((vec![], None)),
+        },
+        Role::Mediator => match who.association_id {
+            Some(assoc) => Condition::all().add(complaint::Column::AssociationId.eq(assoc)),
+            None => return Ok((vec![], None)),
+        },
+        Role::Regulator | Role::Admin => Condition::all(),
+    };
+    let mut q = complaint::Entity::find().filter(scope);
+    if let Some(s) = f.state {
+        q = q.filter(complaint::Column::State.eq(s));
+    }
+    if let Some(c) = f.category {
+        q = q.filter(complaint::Column::Category.eq(c));
+    }
+    if let Some(i) = f.institution_id {
+        q = q.filter(complaint::Column::InstitutionId.eq(i));
+    }
+    if let Some(t) = f.filed_from {
+        q = q.filter(complaint::Column::CreatedAt.gte(t));
+    }
+    if let Some(t) = f.filed_before {
+        q = q.filter(complaint::Column::CreatedAt.lt(t));
+    }
+    if let Some(t) = f.due_before {
+        q = q.filter(complaint::Column::DueAt.lt(t));
+    }
+    if let Some(b) = before {
+        q = q.filter(complaint::Column::Id.lt(b));
+    }
+    let rows = q
+        .order_by_desc(complaint::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    Ok(paging::finish(rows, limit, |r| r.id))
+}
+
+/// Events of a case the caller may see.
+pub async fn events(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    id: Uuid,
+) -> Result<Vec<entity::complaint_event::Model>, ApiError> {
+    get(db, who, id).await?;
+    timeline::list(db, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_what_was_offered() {
+        assert_eq!(
+            outcome_of_response(Some(ResponseRemedy::Refund)),
+            Outcome::MonetaryRelief
+        );
+        assert_eq!(
+            outcome_of_response(Some(ResponseRemedy::CourseTransfer)),
+            Outcome::NonMonetaryRelief
+        );
+        assert_eq!(
+            outcome_of_response(Some(ResponseRemedy::ClassHourCredit)),
+            Outcome::NonMonetaryRelief
+        );
+        assert_eq!(
+            outcome_of_response(Some(ResponseRemedy::Explanation)),
+            Outcome::ExplanationOnly
+        );
+        assert_eq!(outcome_of_response(None), Outcome::ExplanationOnly);
+    }
+
+    #[test]
+    fn entity_and_domain_states_round_trip() {
+        for s in CaseState::ALL {
+            let e: complaint::CaseState = s.into();
+            assert_eq!(CaseState::from(e), s);
+        }
+    }
+}

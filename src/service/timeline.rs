@@ -1,0 +1,105 @@
+//! Appending to and reading a case's hash-chained timeline. Appends happen inside the
+//! transaction of the change they record.
+use chrono::{DateTime, Utc};
+use entity::complaint_event;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::{
+    domain::timeline::{self, EventContent, GENESIS, StoredLink},
+    error::ApiError,
+};
+
+/// What happened, by whom; `actor_id` is None for the system.
+pub struct NewEvent<'a> {
+    pub complaint_id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: &'a str,
+    pub action: &'a str,
+    pub from_state: Option<&'a str>,
+    pub to_state: Option<&'a str>,
+    pub payload: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+/// Appends one event, linked to the case's latest. The caller holds the case row's
+/// write lock (it updated the case in the same transaction), so appends for one case
+/// never interleave; the unique (complaint_id, seq) index backs that up.
+pub async fn append(
+    db: &impl ConnectionTrait,
+    e: NewEvent<'_>,
+) -> Result<complaint_event::Model, ApiError> {
+    let last = complaint_event::Entity::find()
+        .filter(complaint_event::Column::ComplaintId.eq(e.complaint_id))
+        .order_by_desc(complaint_event::Column::Seq)
+        .limit(1)
+        .one(db)
+        .await?;
+    let (seq, prev_hash) = match last {
+        Some(l) => (l.seq + 1, l.hash),
+        None => (1, GENESIS.to_owned()),
+    };
+    let payload = e.payload.to_string();
+    let content = EventContent {
+        complaint_id: e.complaint_id,
+        seq,
+        actor_id: e.actor_id,
+        actor_role: e.actor_role,
+        action: e.action,
+        from_state: e.from_state,
+        to_state: e.to_state,
+        payload: &payload,
+        created_at: e.at,
+    };
+    let hash = timeline::hash(&prev_hash, &content);
+    let row = complaint_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        complaint_id: Set(e.complaint_id),
+        seq: Set(seq),
+        actor_id: Set(e.actor_id),
+        actor_role: Set(e.actor_role.to_owned()),
+        action: Set(e.action.to_owned()),
+        from_state: Set(e.from_state.map(str::to_owned)),
+        to_state: Set(e.to_state.map(str::to_owned)),
+        payload: Set(payload),
+        created_at: Set(e.at),
+        prev_hash: Set(prev_hash),
+        hash: Set(hash),
+    };
+    Ok(complaint_event::Entity::insert(row)
+        .exec_with_returning(db)
+        .await?)
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    complaint_id: Uuid,
+) -> Result<Vec<complaint_event::Model>, ApiError> {
+    Ok(complaint_event::Entity::find()
+        .filter(complaint_event::Column::ComplaintId.eq(complaint_id))
+        .order_by_asc(complaint_event::Column::Seq)
+        .all(db)
+        .await?)
+}
+
+/// Recomputes the chain from the stored rows.
+pub fn verify(events: &[complaint_event::Model]) -> Result<usize, timeline::BrokenLink> {
+    timeline::verify(events.iter().map(|e| StoredLink {
+        content: EventContent {
+            complaint_id: e.complaint_id,
+            seq: e.seq,
+            actor_id: e.actor_id,
+            actor_role: &e.actor_role,
+            action: &e.action,
+            from_state: e.from_state.as_deref(),
+            to_state: e.to_state.as_deref(),
+            payload: &e.payload,
+            created_at: e.created_at,
+        },
+        prev_hash: &e.prev_hash,
+        hash: &e.hash,
+    }))
+}
