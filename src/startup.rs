@@ -149,15 +149,21 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .get(poem::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.1 as u64) {
-            return Err(too_large(self.1));
+        // Evidence uploads get room for one file plus the multipart framing.
+        let limit = if req.uri().path().ends_with("/attachments") {
+            crate::service::attachments::MAX_BYTES + 64 * 1024
+        } else {
+            self.1
+        };
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large(limit));
         }
         if declared.is_none() && req.method() != poem::http::Method::GET {
             let bytes = req
                 .take_body()
-                .into_bytes_limit(self.1)
+                .into_bytes_limit(limit)
                 .await
-                .map_err(|_| too_large(self.1))?;
+                .map_err(|_| too_large(limit))?;
             req.set_body(bytes);
         }
         self.0.call(req).await

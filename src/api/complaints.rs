@@ -3,10 +3,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::complaint::{self, Category, ClockParty, DesiredRemedy, Outcome, ResponseRemedy};
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi,
+    ApiResponse, Enum, Multipart, Object, OpenApi,
     param::{Header, Path, Query},
-    payload::Json,
-    types::ToJSON,
+    payload::{Attachment, AttachmentType, Json},
+    types::{ToJSON, multipart::Upload},
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -571,6 +571,50 @@ pub enum MessagePosted {
     Created(Json<EventView>),
 }
 
+#[derive(Debug, Multipart)]
+pub struct UploadForm {
+    /// PDF, JPEG, PNG, WebP or plain text; at most 10 MiB. Checked by content.
+    pub file: Upload,
+}
+
+#[derive(Debug, Object)]
+pub struct AttachmentView {
+    pub id: Uuid,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the content, also recorded in the timeline.
+    pub sha256: String,
+    pub uploader_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<entity::attachment::Model> for AttachmentView {
+    fn from(a: entity::attachment::Model) -> Self {
+        Self {
+            id: a.id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            sha256: a.sha256,
+            uploader_id: a.uploader_id,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AttachmentList {
+    pub items: Vec<AttachmentView>,
+}
+
+#[derive(ApiResponse)]
+pub enum AttachmentCreated {
+    /// The file was stored and recorded in the timeline.
+    #[oai(status = 201)]
+    Created(Json<AttachmentView>),
+}
+
 fn currency_of(f: &mut Fields, fields: &[(&str, &Option<MoneyDto>)]) -> Option<String> {
     let mut found: Option<String> = None;
     for (name, m) in fields {
@@ -1048,5 +1092,84 @@ impl ComplaintsApi {
         let rules = state.rules();
         let case = svc::rate(&state.db, &rules, &auth.0, id.0, body.0.score, comment).await?;
         Ok(Json(case_view(&auth.0, case, rules.now)?))
+    }
+
+    /// A party adds evidence (at most 20 files per case).
+    #[oai(
+        path = "/:id/attachments",
+        method = "post",
+        operation_id = "uploadAttachment"
+    )]
+    async fn upload(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        form: UploadForm,
+    ) -> ApiResult<AttachmentCreated> {
+        if form.file.size() > crate::service::attachments::MAX_BYTES {
+            return Err(ApiError::field("file", "must be at most 10 MiB"));
+        }
+        let name = form.file.file_name().map(str::to_owned);
+        let bytes = form
+            .file
+            .into_vec()
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("unreadable upload: {e}")))?;
+        let row = crate::service::attachments::upload(
+            &state.db,
+            &state.rules(),
+            &state.settings.attachments_dir,
+            &auth.0,
+            id.0,
+            name.as_deref(),
+            bytes,
+        )
+        .await?;
+        Ok(AttachmentCreated::Created(Json(row.into())))
+    }
+
+    /// The files on a case.
+    #[oai(
+        path = "/:id/attachments",
+        method = "get",
+        operation_id = "listAttachments"
+    )]
+    async fn attachments(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<AttachmentList>> {
+        let rows = crate::service::attachments::list(&state.db, &auth.0, id.0).await?;
+        Ok(Json(AttachmentList {
+            items: rows.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// Download one file (always as a download, never rendered inline).
+    #[oai(
+        path = "/:id/attachments/:attachment_id",
+        method = "get",
+        operation_id = "downloadAttachment"
+    )]
+    async fn download(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        attachment_id: Path<Uuid>,
+    ) -> ApiResult<Attachment<Vec<u8>>> {
+        let (row, bytes) = crate::service::attachments::read(
+            &state.db,
+            &state.settings.attachments_dir,
+            &auth.0,
+            id.0,
+            attachment_id.0,
+        )
+        .await?;
+        Ok(Attachment::new(bytes)
+            .attachment_type(AttachmentType::Attachment)
+            .filename(row.file_name))
     }
 }

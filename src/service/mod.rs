@@ -2,6 +2,7 @@
 //! takes `&impl ConnectionTrait`, so it works on a pool or inside a transaction.
 pub mod accounts;
 pub mod associations;
+pub mod attachments;
 pub mod complaints;
 pub mod institutions;
 pub mod paging;

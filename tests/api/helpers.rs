@@ -88,6 +88,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         bind: "127.0.0.1:0".into(),
         database_url: fresh_database_url().await,
         db_max_connections: 5,
+        attachments_dir: std::env::temp_dir()
+            .join("redress-tests")
+            .join(format!("files-{}", Uuid::new_v4())),
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         // Tests move the clock by weeks; tokens should outlive that.
         jwt_ttl_secs: 400 * 24 * 3600,

@@ -1,4 +1,5 @@
 mod accounts;
+mod attachments;
 mod auth;
 mod authz;
 mod cli;
