@@ -59,6 +59,8 @@ pub struct Settings {
     pub sla_fulfilment: String,
     /// Where attachment files are stored.
     pub attachments_dir: PathBuf,
+    /// Run the background workers (SLA sweeper) in `serve`. Tests drive them by hand.
+    pub run_workers: bool,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             sla_mediation: "45wd".into(),
             sla_fulfilment: "15wd".into(),
             attachments_dir: PathBuf::from("data/attachments"),
+            run_workers: true,
         }
     }
 }

@@ -9,3 +9,4 @@ pub mod error;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

@@ -27,7 +27,7 @@ use crate::{
     db,
     domain::{calendar::WorkCalendar, sla::SlaPolicy},
     error::{self, Problem},
-    service::{complaints::Rules, secrets},
+    service::{calendars, complaints::Rules, secrets},
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -59,15 +59,31 @@ impl AppState {
         )?;
         let policy = settings.sla_policy()?;
         let tz = settings.tz()?;
-        Ok(Self {
+        let calendar = calendars::load(&db).await?;
+        let state = Self {
             db,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),
             clock,
-            calendar: Arc::new(RwLock::new(Arc::new(WorkCalendar::builtin_cn()))),
+            calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             policy,
             tz,
-        })
+        };
+        for warning in state.calendar_warnings() {
+            tracing::warn!("{warning}");
+        }
+        Ok(state)
+    }
+
+    /// Re-reads the calendar years from the database (after an operator loads one).
+    pub async fn reload_calendar(&self) -> anyhow::Result<()> {
+        let fresh = Arc::new(calendars::load(&self.db).await?);
+        *self.calendar.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+
+    pub fn calendar_warnings(&self) -> Vec<String> {
+        calendars::warnings(&self.rules().calendar, self.clock.now(), self.tz)
     }
 
     /// The rules a case change is decided with, as of now.
@@ -115,7 +131,12 @@ fn healthz() -> Json<serde_json::Value> {
 #[handler]
 async fn readyz(state: poem::web::Data<&AppState>) -> Response {
     if db::ping(&state.db).await {
-        Json(json!({ "status": "ready", "database": "ok" })).into_response()
+        Json(json!({
+            "status": "ready",
+            "database": "ok",
+            "warnings": state.calendar_warnings(),
+        }))
+        .into_response()
     } else {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -214,6 +235,9 @@ impl Application {
 
     /// Serves until Ctrl-C / SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        if self.state.settings.run_workers {
+            tokio::spawn(crate::workers::sla::run(self.state.clone()));
+        }
         let app = routes(self.state.clone());
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(20)))

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_create_spine;
 mod m20261130_000002_create_complaints;
+mod m20261130_000003_create_timers;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_create_spine::Migration),
             Box::new(m20261130_000002_create_complaints::Migration),
+            Box::new(m20261130_000003_create_timers::Migration),
         ]
     }
 }

@@ -180,6 +180,27 @@ fn parse_disclosure(f: &mut Fields, d: &DisclosureDto) -> Option<svc::Disclosure
     })
 }
 
+/// One missed deadline.
+#[derive(Debug, Object)]
+pub struct BreachView {
+    /// The case reference.
+    pub reference: String,
+    pub stage: String,
+    pub due_at: DateTime<Utc>,
+    pub fired_at: DateTime<Utc>,
+}
+
+/// The institution's credit record.
+#[derive(Debug, Object)]
+pub struct InstitutionRecord {
+    pub institution_id: Uuid,
+    /// Response deadlines missed, ever.
+    pub breaches_total: u64,
+    pub breaches_last_12_months: u64,
+    /// The 50 most recent breaches.
+    pub recent_breaches: Vec<BreachView>,
+}
+
 pub struct InstitutionsApi;
 
 #[OpenApi(prefix_path = "/institutions", tag = "ApiTags::Institutions")]
@@ -332,5 +353,35 @@ impl InstitutionsApi {
         let d = f.finish(|| d)?;
         let updated = svc::set_disclosure(&state.db, id.0, d, state.clock.now()).await?;
         Ok(Json(updated.into()))
+    }
+
+    /// The institution's credit record: missed deadlines (public).
+    #[oai(
+        path = "/:id/record",
+        method = "get",
+        operation_id = "getInstitutionRecord"
+    )]
+    async fn record(
+        &self,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<InstitutionRecord>> {
+        svc::get(&state.db, id.0).await?;
+        let r = crate::service::sla::record(&state.db, id.0, state.clock.now()).await?;
+        Ok(Json(InstitutionRecord {
+            institution_id: id.0,
+            breaches_total: r.total,
+            breaches_last_12_months: r.last_12_months,
+            recent_breaches: r
+                .recent
+                .into_iter()
+                .map(|(b, reference)| BreachView {
+                    reference,
+                    stage: b.stage,
+                    due_at: b.due_at,
+                    fired_at: b.fired_at,
+                })
+                .collect(),
+        }))
     }
 }

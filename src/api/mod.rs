@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod associations;
 pub mod auth;
+pub mod calendars;
 pub mod complaints;
 pub mod institutions;
 pub mod validate;
@@ -21,6 +22,8 @@ pub enum ApiTags {
     Associations,
     /// Complaint cases and their lifecycle
     Complaints,
+    /// Working-day calendars (holidays and make-up days)
+    Calendars,
 }
 
 pub type Apis = (
@@ -29,6 +32,7 @@ pub type Apis = (
     institutions::InstitutionsApi,
     associations::AssociationsApi,
     complaints::ComplaintsApi,
+    calendars::CalendarsApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -39,6 +43,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             institutions::InstitutionsApi,
             associations::AssociationsApi,
             complaints::ComplaintsApi,
+            calendars::CalendarsApi,
         ),
         "redress",
         env!("CARGO_PKG_VERSION"),

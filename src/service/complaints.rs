@@ -11,19 +11,19 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{associations, paging, timeline};
+use super::{associations, paging, sla, timeline};
 use crate::{
     auth::{Principal, policy},
     db,
     domain::{
-        calendar::WorkCalendar,
+        calendar::{Deadlines, WorkCalendar},
         lifecycle::{self, Action, Actor, CaseState},
         refund,
         sla::{Party, SlaPolicy},
@@ -42,15 +42,14 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// When a clock started now for `state` runs out, and whose it is.
-    fn clock_for(&self, state: CaseState) -> (Option<DateTime<Utc>>, Option<ClockParty>) {
-        match self.policy.clock(state) {
-            Some((party, limit)) => (
-                Some(self.calendar.deadline(self.now, limit, self.tz).due_at),
-                Some(party.into()),
-            ),
-            None => (None, None),
-        }
+    /// When a clock started now for `state` runs out (and warns), and whose it is.
+    fn clock_for(&self, state: CaseState) -> Option<(Deadlines, ClockParty)> {
+        self.policy.clock(state).map(|(party, limit)| {
+            (
+                self.calendar.deadline(self.now, limit, self.tz),
+                party.into(),
+            )
+        })
     }
 }
 
@@ -169,14 +168,32 @@ pub struct Answer {
 #[derive(Debug, Clone)]
 pub enum ActionInput {
     AcceptIntake,
-    Reject { reason: RejectReason, note: String },
-    RequestInfo { questions: String },
-    ProvideInfo { answer: String },
+    Reject {
+        reason: RejectReason,
+        note: String,
+    },
+    RequestInfo {
+        questions: String,
+    },
+    ProvideInfo {
+        answer: String,
+    },
     Respond(Answer),
     AcceptResponse,
-    Escalate { reason: String },
-    Dispute { reason: String },
-    Withdraw { reason: Option<String> },
+    Escalate {
+        reason: String,
+    },
+    Dispute {
+        reason: String,
+    },
+    Withdraw {
+        reason: Option<String>,
+    },
+    /// A deadline passed (the system acts).
+    Timeout {
+        stage: String,
+        due_at: DateTime<Utc>,
+    },
 }
 
 impl ActionInput {
@@ -191,6 +208,7 @@ impl ActionInput {
             Self::Escalate { .. } => Action::Escalate,
             Self::Dispute { .. } => Action::Dispute,
             Self::Withdraw { .. } => Action::Withdraw,
+            Self::Timeout { .. } => Action::Timeout,
         }
     }
 
@@ -209,6 +227,7 @@ impl ActionInput {
             }),
             Self::Escalate { reason } | Self::Dispute { reason } => json!({ "reason": reason }),
             Self::Withdraw { reason } => json!({ "reason": reason }),
+            Self::Timeout { stage, due_at } => json!({ "stage": stage, "due_at": due_at }),
         }
     }
 }
@@ -333,7 +352,9 @@ async fn file_once(
     let year = now.with_timezone(&rules.tz).format("%Y").to_string();
     let reference = next_reference(&txn, year.parse().unwrap_or(1970)).await?;
     let state = lifecycle::initial_state(rules.intake_review);
-    let (due_at, clock) = rules.clock_for(state);
+    let clock_now = rules.clock_for(state);
+    let due_at = clock_now.map(|(d, _)| d.due_at);
+    let clock = clock_now.map(|(_, p)| p);
     let warnings = refund::prepayment_warnings(new.hours_bought, new.prepaid_period_days);
     let warnings_json = (!warnings.is_empty())
         .then(|| serde_json::to_string(&warnings))
@@ -418,6 +439,7 @@ async fn file_once(
         .exec(&txn)
         .await?;
     }
+    sla::schedule(&txn, &created, clock_now.map(|(d, _)| d), now).await?;
     txn.commit().await?;
     Ok((created, false))
 }
@@ -465,8 +487,9 @@ fn refused(case: &complaint::Model, actor: Actor, now: DateTime<Utc>, detail: St
     }
 }
 
-/// Applies a lifecycle action: decides with the pure transition function, then writes
-/// the case (only if its version is unchanged) and the timeline event together.
+/// Applies a lifecycle action by a person: decides with the pure transition
+/// function, then writes the case (only if its version is unchanged), its timeline
+/// event and its timers together.
 pub async fn act(
     db: &DatabaseConnection,
     rules: &Rules,
@@ -474,9 +497,25 @@ pub async fn act(
     id: Uuid,
     input: ActionInput,
 ) -> Result<complaint::Model, ApiError> {
-    let now = rules.now;
     let txn = db::begin_write(db).await?;
     let (case, actor) = get(&txn, who, id).await?;
+    let saved = apply(&txn, rules, case, actor, Some(who.account_id), &input).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// The heart of every case change, for people and timers alike. Runs inside the
+/// caller's write transaction.
+pub async fn apply(
+    txn: &DatabaseTransaction,
+    rules: &Rules,
+    case: complaint::Model,
+    actor: Actor,
+    actor_id: Option<Uuid>,
+    input: &ActionInput,
+) -> Result<complaint::Model, ApiError> {
+    let now = rules.now;
+    let id = case.id;
     let from: CaseState = case.state.into();
     let action = input.action();
     let to = lifecycle::transition(from, action, actor).map_err(|r| {
@@ -500,22 +539,22 @@ pub async fn act(
     }
 
     let mut next: complaint::ActiveModel = case.clone().into();
-    let (mut due_at, clock) = rules.clock_for(to);
-    match (&input, to) {
+    let mut clock = rules.clock_for(to);
+    match (input, to) {
         (_, CaseState::AwaitingResponse) => {
             if from == CaseState::InfoRequested
-                && let (Some(due), Some(paused)) = (case.response_due_at, case.paused_at)
+                && let (Some(due), Some(paused), Some((_, party))) =
+                    (case.response_due_at, case.paused_at, clock)
             {
                 // The institution's clock resumes with the working time it had left.
-                due_at = Some(
+                let resumed =
                     rules
                         .calendar
-                        .resume(rules.policy.response, due, paused, now, rules.tz)
-                        .due_at,
-                );
+                        .resume(rules.policy.response, due, paused, now, rules.tz);
+                clock = Some((resumed, party));
                 next.paused_at = Set(None);
             }
-            next.response_due_at = Set(due_at);
+            next.response_due_at = Set(clock.map(|(d, _)| d.due_at));
         }
         (_, CaseState::InfoRequested) => next.paused_at = Set(Some(now)),
         (ActionInput::Respond(answer), CaseState::Responded) => {
@@ -530,13 +569,22 @@ pub async fn act(
             next.closed_at = Set(Some(now));
         }
         (_, CaseState::AwaitingMediation) => {
+            if action == Action::Timeout && case.first_response_at.is_none() {
+                // The institution missed its deadline: it counts against it.
+                next.timely = Set(Some(false));
+                sla::record_breach(txn, &case, now).await?;
+            }
             let inst = institution::Entity::find_by_id(case.institution_id)
-                .one(&txn)
+                .one(txn)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            next.association_id = Set(associations::route(&txn, &inst.region_code).await?);
+            next.association_id = Set(associations::route(txn, &inst.region_code).await?);
             next.outcome = Set(None);
             next.closed_at = Set(None);
+        }
+        (_, CaseState::Unresolved) => {
+            next.outcome = Set(Some(Outcome::NoAgreement));
+            next.closed_at = Set(Some(now));
         }
         (_, CaseState::Rejected) => {
             next.outcome = Set(Some(Outcome::Rejected));
@@ -548,9 +596,10 @@ pub async fn act(
         }
         _ => {}
     }
-    if to != from {
-        next.due_at = Set(due_at);
-        next.clock = Set(clock);
+    let stage_changed = to != from;
+    if stage_changed {
+        next.due_at = Set(clock.map(|(d, _)| d.due_at));
+        next.clock = Set(clock.map(|(_, p)| p));
     }
     next.state = Set(to.into());
     next.version = Set(case.version + 1);
@@ -560,7 +609,7 @@ pub async fn act(
         .set(next)
         .filter(complaint::Column::Id.eq(id))
         .filter(complaint::Column::Version.eq(case.version))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
         return Err(refused(
@@ -571,10 +620,10 @@ pub async fn act(
         ));
     }
     timeline::append(
-        &txn,
+        txn,
         timeline::NewEvent {
             complaint_id: id,
-            actor_id: Some(who.account_id),
+            actor_id,
             actor_role: actor_name(actor),
             action: action.as_str(),
             from_state: Some(from.as_str()),
@@ -585,10 +634,12 @@ pub async fn act(
     )
     .await?;
     let saved = complaint::Entity::find_by_id(id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(ApiError::NotFound)?;
-    txn.commit().await?;
+    if stage_changed {
+        sla::schedule(txn, &saved, clock.map(|(d, _)| d), now).await?;
+    }
     Ok(saved)
 }
 

@@ -3,9 +3,11 @@
 pub mod accounts;
 pub mod associations;
 pub mod attachments;
+pub mod calendars;
 pub mod complaints;
 pub mod institutions;
 pub mod paging;
 pub mod secrets;
+pub mod sla;
 pub mod throttle;
 pub mod timeline;

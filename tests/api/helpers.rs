@@ -35,6 +35,7 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 });
 
 pub struct TestApp {
+    pub state: redress::startup::AppState,
     pub address: String,
     pub client: reqwest::Client,
     pub clock: FakeClock,
@@ -88,6 +89,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         bind: "127.0.0.1:0".into(),
         database_url: fresh_database_url().await,
         db_max_connections: 5,
+        run_workers: false,
         attachments_dir: std::env::temp_dir()
             .join("redress-tests")
             .join(format!("files-{}", Uuid::new_v4())),
@@ -103,8 +105,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state().db.clone();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
+        state,
         address,
         client: reqwest::Client::new(),
         clock,
@@ -266,6 +270,13 @@ impl TestApp {
             email,
             token,
         }
+    }
+
+    /// One pass of the SLA sweeper at the fake clock's time.
+    pub async fn sweep(&self) -> redress::service::sla::Sweep {
+        redress::service::sla::run_once(&self.db, &self.state.rules(), 10_000)
+            .await
+            .expect("sweep")
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {

@@ -7,4 +7,5 @@ mod health;
 mod helpers;
 mod institutions;
 mod lifecycle;
+mod sla;
 mod spec;

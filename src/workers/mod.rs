@@ -1,0 +1,2 @@
+//! Background loops around a `run_once` step that tests call directly.
+pub mod sla;
