@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod credit_code;
 pub mod file_type;
 pub mod lifecycle;
+pub mod mediation;
 pub mod redaction;
 pub mod refund;
 pub mod region;

@@ -44,7 +44,8 @@ impl Default for SlaPolicy {
 
 impl SlaPolicy {
     /// The clock that runs while a case is in `state`, if any. For `resolved` it is
-    /// the learner's window to dispute.
+    /// the learner's window to dispute; for `settled` the institution's time to carry
+    /// out the agreement.
     pub fn clock(&self, state: CaseState) -> Option<(Party, Limit)> {
         use CaseState::*;
         match state {
@@ -55,7 +56,9 @@ impl SlaPolicy {
             AwaitingMediation => Some((Party::Association, self.assignment)),
             InMediation => Some((Party::Mediation, self.mediation)),
             Resolved => Some((Party::Learner, self.dispute_window)),
-            Settled | Unresolved | Rejected | Withdrawn => None,
+            // The institution must carry out the settlement.
+            Settled => Some((Party::Institution, self.fulfilment)),
+            Unresolved | Rejected | Withdrawn => None,
         }
     }
 }
@@ -69,7 +72,9 @@ mod tests {
         let p = SlaPolicy::default();
         for s in CaseState::ALL {
             let has = p.clock(s).is_some();
-            assert_eq!(has, !s.is_terminal() || s == CaseState::Resolved, "{s}");
+            let expected =
+                !s.is_terminal() || matches!(s, CaseState::Resolved | CaseState::Settled);
+            assert_eq!(has, expected, "{s}");
         }
         assert_eq!(
             p.clock(CaseState::AwaitingResponse),

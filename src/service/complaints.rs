@@ -25,6 +25,7 @@ use crate::{
     domain::{
         calendar::{Deadlines, WorkCalendar},
         lifecycle::{self, Action, Actor, CaseState},
+        mediation::{SettlementKind, Side},
         refund,
         sla::{Party, SlaPolicy},
     },
@@ -194,6 +195,28 @@ pub enum ActionInput {
         stage: String,
         due_at: DateTime<Utc>,
     },
+    /// A mediator takes the case (or an admin gives it to one).
+    Assign {
+        mediator_id: Uuid,
+    },
+    Offer {
+        offer_id: Uuid,
+        side: Side,
+        terms: Value,
+        expires_at: DateTime<Utc>,
+    },
+    AcceptOffer {
+        offer_id: Uuid,
+        kind: SettlementKind,
+    },
+    DeclineOffer {
+        offer_id: Uuid,
+        reason: String,
+    },
+    CloseUnresolved {
+        referral: String,
+        note: String,
+    },
 }
 
 impl ActionInput {
@@ -209,6 +232,11 @@ impl ActionInput {
             Self::Dispute { .. } => Action::Dispute,
             Self::Withdraw { .. } => Action::Withdraw,
             Self::Timeout { .. } => Action::Timeout,
+            Self::Assign { .. } => Action::Assign,
+            Self::Offer { .. } => Action::Offer,
+            Self::AcceptOffer { .. } => Action::AcceptOffer,
+            Self::DeclineOffer { .. } => Action::DeclineOffer,
+            Self::CloseUnresolved { .. } => Action::CloseUnresolved,
         }
     }
 
@@ -228,6 +256,25 @@ impl ActionInput {
             Self::Escalate { reason } | Self::Dispute { reason } => json!({ "reason": reason }),
             Self::Withdraw { reason } => json!({ "reason": reason }),
             Self::Timeout { stage, due_at } => json!({ "stage": stage, "due_at": due_at }),
+            Self::Assign { mediator_id } => json!({ "mediator_id": mediator_id }),
+            Self::Offer {
+                offer_id,
+                side,
+                terms,
+                expires_at,
+            } => json!({
+                "offer_id": offer_id,
+                "side": side.as_str(),
+                "terms": terms,
+                "expires_at": expires_at,
+            }),
+            Self::AcceptOffer { offer_id, .. } => json!({ "offer_id": offer_id }),
+            Self::DeclineOffer { offer_id, reason } => {
+                json!({ "offer_id": offer_id, "reason": reason })
+            }
+            Self::CloseUnresolved { referral, note } => {
+                json!({ "referral": referral, "note": note })
+            }
         }
     }
 }
@@ -581,6 +628,17 @@ pub async fn apply(
             next.association_id = Set(associations::route(txn, &inst.region_code).await?);
             next.outcome = Set(None);
             next.closed_at = Set(None);
+        }
+        (ActionInput::Assign { mediator_id }, CaseState::InMediation) => {
+            next.mediator_id = Set(Some(*mediator_id));
+        }
+        (ActionInput::AcceptOffer { kind, .. }, CaseState::Settled) => {
+            next.outcome = Set(Some(match kind {
+                SettlementKind::Monetary => Outcome::MonetaryRelief,
+                SettlementKind::NonMonetary => Outcome::NonMonetaryRelief,
+                SettlementKind::ExplanationOnly => Outcome::ExplanationOnly,
+            }));
+            next.closed_at = Set(Some(now));
         }
         (_, CaseState::Unresolved) => {
             next.outcome = Set(Some(Outcome::NoAgreement));
