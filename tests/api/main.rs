@@ -1,6 +1,7 @@
 mod accounts;
 mod auth;
 mod authz;
+mod case_authz;
 mod cli;
 mod health;
 mod helpers;
