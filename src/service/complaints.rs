@@ -465,6 +465,27 @@ fn refused(case: &complaint::Model, actor: Actor, now: DateTime<Utc>, detail: St
     }
 }
 
+/// The refusal for a change that lost a race (its version-checked UPDATE matched no
+/// row): it reports the case as the winner left it, which a fresh read in this
+/// transaction sees (PostgreSQL reads committed), not the stale copy the change began
+/// with.
+async fn lost_race(
+    txn: &impl ConnectionTrait,
+    who: &Principal,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiError {
+    match get(txn, who, id).await {
+        Ok((current, actor)) => refused(
+            &current,
+            actor,
+            now,
+            "the case changed while you were acting on it; reload it and try again".into(),
+        ),
+        Err(e) => e,
+    }
+}
+
 /// Applies a lifecycle action: decides with the pure transition function, then writes
 /// the case (only if its version is unchanged) and the timeline event together.
 pub async fn act(
@@ -563,12 +584,7 @@ pub async fn act(
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(refused(
-            &case,
-            actor,
-            now,
-            "the case changed while you were acting on it; reload it and try again".into(),
-        ));
+        return Err(lost_race(&txn, who, id, now).await);
     }
     timeline::append(
         &txn,
