@@ -691,7 +691,16 @@ pub async fn rate(
     next.rating_comment = Set(comment.clone());
     next.rated_at = Set(Some(rules.now));
     next.updated_at = Set(rules.now);
-    let saved = complaint::Entity::update(next).exec(&txn).await?;
+    next.version = Set(case.version + 1);
+    let updated = complaint::Entity::update_many()
+        .set(next)
+        .filter(complaint::Column::Id.eq(id))
+        .filter(complaint::Column::Version.eq(case.version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(lost_race(&txn, who, id, rules.now).await);
+    }
     timeline::append(
         &txn,
         timeline::NewEvent {
@@ -706,6 +715,10 @@ pub async fn rate(
         },
     )
     .await?;
+    let saved = complaint::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     txn.commit().await?;
     Ok(saved)
 }
