@@ -280,10 +280,14 @@ pub async fn file(
         .await?
         .ok_or_else(|| ApiError::field("institution_id", "no such institution"))?;
     match file_once(db, rules, who, &inst, new, idem.as_ref()).await {
-        // A concurrent retry with the same key won the race: answer with its case.
+        // A concurrent request with the same key won the race: answer with its case,
+        // if it was the same request.
         Err(ApiError::Conflict { .. }) if idem.is_some() => {
-            let idem = idem.as_ref().map(|i| i.key.as_str()).unwrap_or_default();
-            match replay(db, who, idem, None).await? {
+            let (key, hash) = idem
+                .as_ref()
+                .map(|i| (i.key.as_str(), i.request_hash.as_str()))
+                .unwrap_or_default();
+            match replay(db, who, key, Some(hash)).await? {
                 Some(found) => Ok((found, true)),
                 None => Err(ApiError::conflict("a concurrent filing conflicted; retry")),
             }
