@@ -3,6 +3,7 @@ mod auth;
 mod authz;
 mod case_authz;
 mod cli;
+mod concurrency;
 mod health;
 mod helpers;
 mod institutions;
