@@ -346,10 +346,14 @@ pub async fn file(
         .await?
         .ok_or_else(|| ApiError::field("institution_id", "no such institution"))?;
     match file_once(db, rules, who, &inst, new, idem.as_ref()).await {
-        // A concurrent retry with the same key won the race: answer with its case.
+        // A concurrent request with the same key won the race: answer with its case,
+        // if it was the same request.
         Err(ApiError::Conflict { .. }) if idem.is_some() => {
-            let idem = idem.as_ref().map(|i| i.key.as_str()).unwrap_or_default();
-            match replay(db, who, idem, None).await? {
+            let (key, hash) = idem
+                .as_ref()
+                .map(|i| (i.key.as_str(), i.request_hash.as_str()))
+                .unwrap_or_default();
+            match replay(db, who, key, Some(hash)).await? {
                 Some(found) => Ok((found, true)),
                 None => Err(ApiError::conflict("a concurrent filing conflicted; retry")),
             }
@@ -534,6 +538,29 @@ fn refused(case: &complaint::Model, actor: Actor, now: DateTime<Utc>, detail: St
     }
 }
 
+/// The refusal for a change that lost a race (its version-checked UPDATE matched no
+/// row): it reports the case as the winner left it, which a fresh read in this
+/// transaction sees (PostgreSQL reads committed), not the stale copy the change began
+/// with.
+async fn lost_race(
+    txn: &impl ConnectionTrait,
+    stale: &complaint::Model,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> ApiError {
+    let current = match complaint::Entity::find_by_id(stale.id).one(txn).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return ApiError::NotFound,
+        Err(e) => return e.into(),
+    };
+    refused(
+        &current,
+        actor,
+        now,
+        "the case changed while you were acting on it; reload it and try again".into(),
+    )
+}
+
 /// Applies a lifecycle action by a person: decides with the pure transition
 /// function, then writes the case (only if its version is unchanged), its timeline
 /// event and its timers together.
@@ -670,12 +697,7 @@ pub async fn apply(
         .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(refused(
-            &case,
-            actor,
-            now,
-            "the case changed while you were acting on it; reload it and try again".into(),
-        ));
+        return Err(lost_race(txn, &case, actor, now).await);
     }
     timeline::append(
         txn,
@@ -784,7 +806,16 @@ pub async fn rate(
     next.rating_comment = Set(comment.clone());
     next.rated_at = Set(Some(rules.now));
     next.updated_at = Set(rules.now);
-    let saved = complaint::Entity::update(next).exec(&txn).await?;
+    next.version = Set(case.version + 1);
+    let updated = complaint::Entity::update_many()
+        .set(next)
+        .filter(complaint::Column::Id.eq(id))
+        .filter(complaint::Column::Version.eq(case.version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(lost_race(&txn, &case, actor, rules.now).await);
+    }
     timeline::append(
         &txn,
         timeline::NewEvent {
@@ -799,6 +830,10 @@ pub async fn rate(
         },
     )
     .await?;
+    let saved = complaint::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     txn.commit().await?;
     Ok(saved)
 }
