@@ -15,6 +15,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::complaint::Entity",
+        from = "Column::ComplaintId",
+        to = "super::complaint::Column::Id"
+    )]
+    Complaint,
+}
+
+impl Related<super::complaint::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Complaint.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -762,7 +762,7 @@ impl ComplaintsApi {
     }
 }
 
-fn case_view(
+pub(crate) fn case_view(
     who: &crate::auth::Principal,
     case: complaint::Model,
     now: DateTime<Utc>,

@@ -199,6 +199,10 @@ pub struct InstitutionRecord {
     pub breaches_last_12_months: u64,
     /// The 50 most recent breaches.
     pub recent_breaches: Vec<BreachView>,
+    /// Settlements not carried out (reported by the learner, or past their due date).
+    pub settlements_unfulfilled: u64,
+    /// Mediations where the institution was found not to engage in good faith.
+    pub bad_faith_findings: u64,
 }
 
 pub struct InstitutionsApi;
@@ -382,6 +386,8 @@ impl InstitutionsApi {
                     fired_at: b.fired_at,
                 })
                 .collect(),
+            settlements_unfulfilled: r.settlements_unfulfilled,
+            bad_faith_findings: r.bad_faith_findings,
         }))
     }
 }

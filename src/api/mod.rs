@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calendars;
 pub mod complaints;
 pub mod institutions;
+pub mod mediation;
 pub mod validate;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -22,6 +23,8 @@ pub enum ApiTags {
     Associations,
     /// Complaint cases and their lifecycle
     Complaints,
+    /// Mediation by consumer associations: offers, settlements, refund estimates
+    Mediation,
     /// Working-day calendars (holidays and make-up days)
     Calendars,
 }
@@ -32,6 +35,8 @@ pub type Apis = (
     institutions::InstitutionsApi,
     associations::AssociationsApi,
     complaints::ComplaintsApi,
+    mediation::MediationApi,
+    mediation::ToolsApi,
     calendars::CalendarsApi,
 );
 
@@ -43,6 +48,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             institutions::InstitutionsApi,
             associations::AssociationsApi,
             complaints::ComplaintsApi,
+            mediation::MediationApi,
+            mediation::ToolsApi,
             calendars::CalendarsApi,
         ),
         "redress",

@@ -58,6 +58,48 @@ pub fn case_actor(p: &Principal, case: &complaint::Model) -> Option<Actor> {
     }
 }
 
+/// Mediator work on a case in mediation is for the mediator who holds it.
+pub fn hold_case(p: &Principal, actor: Actor, case: &complaint::Model) -> Result<(), ApiError> {
+    match actor {
+        Actor::Mediator if case.mediator_id != Some(p.account_id) => Err(ApiError::Forbidden(
+            "only the mediator holding this case may do that".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Recording good-faith findings: the mediator who held the case.
+pub fn assess_good_faith(
+    p: &Principal,
+    actor: Actor,
+    case: &complaint::Model,
+) -> Result<(), ApiError> {
+    match actor {
+        Actor::Mediator if case.mediator_id == Some(p.account_id) => Ok(()),
+        _ => Err(forbidden(
+            "record good-faith findings; only the case's mediator may",
+        )),
+    }
+}
+
+/// Marking a settlement carried out: the institution's staff.
+pub fn fulfil_settlement(actor: Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::InstitutionStaff => Ok(()),
+        _ => Err(forbidden(
+            "mark a settlement fulfilled; only the institution may",
+        )),
+    }
+}
+
+/// Confirming or reporting a settlement: the learner.
+pub fn confirm_settlement(actor: Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::Learner => Ok(()),
+        _ => Err(forbidden("confirm a settlement; only the learner may")),
+    }
+}
+
 /// Filing a complaint: learners only.
 pub fn file_complaint(p: &Principal) -> Result<(), ApiError> {
     match p.role {

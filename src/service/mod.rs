@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod calendars;
 pub mod complaints;
 pub mod institutions;
+pub mod mediation;
 pub mod paging;
 pub mod secrets;
 pub mod sla;

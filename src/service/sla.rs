@@ -33,7 +33,13 @@ fn timed(state: CaseState) -> bool {
     use CaseState::*;
     matches!(
         state,
-        Submitted | AwaitingResponse | InfoRequested | Responded | AwaitingMediation | InMediation
+        Submitted
+            | AwaitingResponse
+            | InfoRequested
+            | Responded
+            | AwaitingMediation
+            | InMediation
+            | Settled
     )
 }
 
@@ -202,6 +208,12 @@ async fn fire(
             // No association member claimed the case in time: flag it loudly.
             system_event(&txn, &case, "assignment_overdue", &t, rules.now).await?;
         }
+        (TimerKind::Deadline, CaseState::Settled) => {
+            // The institution did not carry out the agreement in time.
+            if super::mediation::mark_overdue(&txn, case.id).await? {
+                system_event(&txn, &case, "settlement_overdue", &t, rules.now).await?;
+            }
+        }
         (TimerKind::Deadline, _) => {
             let input = complaints::ActionInput::Timeout {
                 stage: t.stage.clone(),
@@ -250,6 +262,10 @@ pub struct Record {
     pub total: u64,
     pub last_12_months: u64,
     pub recent: Vec<(sla_breach::Model, String)>,
+    /// Settlements the institution did not carry out (reported, or past due).
+    pub settlements_unfulfilled: u64,
+    /// Mediations where the mediator found the institution did not engage in good faith.
+    pub bad_faith_findings: u64,
 }
 
 pub async fn record(
@@ -275,9 +291,26 @@ pub async fn record(
         .into_iter()
         .map(|(b, c)| (b, c.map(|c| c.reference).unwrap_or_default()))
         .collect();
+    let settlements_unfulfilled = entity::settlement::Entity::find()
+        .inner_join(complaint::Entity)
+        .filter(complaint::Column::InstitutionId.eq(institution_id))
+        .filter(entity::settlement::Column::Status.is_in([
+            entity::settlement::SettlementStatus::Unfulfilled,
+            entity::settlement::SettlementStatus::Overdue,
+        ]))
+        .count(db)
+        .await?;
+    let bad_faith_findings = entity::good_faith::Entity::find()
+        .inner_join(complaint::Entity)
+        .filter(complaint::Column::InstitutionId.eq(institution_id))
+        .filter(entity::good_faith::Column::InstitutionEngaged.eq(false))
+        .count(db)
+        .await?;
     Ok(Record {
         total,
         last_12_months,
         recent,
+        settlements_unfulfilled,
+        bad_faith_findings,
     })
 }

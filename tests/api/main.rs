@@ -9,5 +9,6 @@ mod health;
 mod helpers;
 mod institutions;
 mod lifecycle;
+mod mediation;
 mod sla;
 mod spec;
