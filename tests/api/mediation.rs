@@ -85,7 +85,7 @@ async fn from_escalation_through_offers_to_a_confirmed_settlement() {
         )
         .await
         .expect(200);
-    assert_eq!(ids(&queue.body), [c.id.clone()]);
+    assert_eq!(ids(&queue.body), vec![c.id.to_string()]);
     let other = app
         .get("/api/v1/complaints", Some(&m.other_mediator.token))
         .await
