@@ -218,6 +218,7 @@ impl ApiResponse for ApiError {
                 problem(404, "Not found, or not visible to the caller"),
                 problem(409, "Conflicts with the current state"),
                 problem(413, "Request body too large"),
+                problem(415, "Unsupported content type"),
                 problem(422, "Invalid fields"),
                 problem(429, "Too many attempts (see Retry-After)"),
                 problem(500, "Unexpected error"),
