@@ -42,6 +42,28 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
         format: SpecFormat,
     },
+    /// Measure this machine: ceilings, bulk load, then the real server under load.
+    /// Creates a fresh database next to the configured one (SQLite file or PostgreSQL).
+    Bench {
+        /// Cases to load before the HTTP phases.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: u64,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds per measured phase.
+        #[arg(long, default_value_t = 10)]
+        phase_secs: u64,
+        /// Timers made due for the sweep measurement.
+        #[arg(long, default_value_t = 10_000)]
+        due_timers: u64,
+        /// A short run (10,000 cases, 3 s phases, 1,000 due timers) to check the harness.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -138,6 +160,31 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 SpecFormat::Json => println!("{}", api.spec()),
             }
             Ok(())
+        }
+        Command::Bench {
+            cases,
+            clients,
+            phase_secs,
+            due_timers,
+            quick,
+            json,
+        } => {
+            let opts = if quick {
+                crate::bench::Options {
+                    json,
+                    ..crate::bench::Options::quick()
+                }
+            } else {
+                anyhow::ensure!(cases >= 1_000, "--cases must be at least 1000");
+                crate::bench::Options {
+                    cases,
+                    clients,
+                    phase_secs,
+                    due_timers,
+                    json,
+                }
+            };
+            crate::bench::run(opts, settings).await
         }
         Command::Admin { action } => match action {
             AdminAction::CreateAccount {

@@ -1,5 +1,6 @@
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

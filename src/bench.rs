@@ -1,0 +1,828 @@
+//! `redress bench`: measures this machine's ceilings, loads many cases, then drives the
+//! real server (a child process) over HTTP and reports throughput, latency and memory,
+//! as a table and as JSON. Nothing here is asserted: it reports.
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::{Duration as ChronoDuration, Utc};
+use entity::{
+    account::{self, Role},
+    complaint::{self, CaseState, Category, ClockParty, DesiredRemedy},
+    complaint_event, institution,
+    timer::{self, TimerKind, TimerState},
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    auth::password,
+    clock::SystemClock,
+    config::Settings,
+    db,
+    domain::{account::Email, account::Password, credit_code::CreditCode, timeline},
+    service::{sla, sla::Sweep},
+    startup::AppState,
+};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub cases: u64,
+    pub clients: usize,
+    pub phase_secs: u64,
+    pub due_timers: u64,
+    pub json: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn quick() -> Self {
+        Self {
+            cases: 10_000,
+            clients: 64,
+            phase_secs: 3,
+            due_timers: 1_000,
+            json: None,
+        }
+    }
+}
+
+const PASSWORD: &str = "benchmark passphrase";
+const INSTITUTIONS: usize = 200;
+const LEARNERS: usize = 2_000;
+
+#[derive(Debug, Default, Serialize)]
+struct Latency {
+    count: usize,
+    per_sec: f64,
+    median_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    errors: usize,
+}
+
+fn summarise(mut micros: Vec<u64>, errors: usize, elapsed: Duration) -> Latency {
+    micros.sort_unstable();
+    let at = |q: f64| {
+        if micros.is_empty() {
+            0.0
+        } else {
+            let i = ((micros.len() as f64 - 1.0) * q).round() as usize;
+            micros[i] as f64 / 1000.0
+        }
+    };
+    Latency {
+        count: micros.len(),
+        per_sec: micros.len() as f64 / elapsed.as_secs_f64(),
+        median_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: micros.last().map_or(0.0, |m| *m as f64 / 1000.0),
+        errors,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    database: String,
+    cases_loaded: u64,
+    clients: usize,
+    phase_secs: u64,
+    http_ceiling_rps: f64,
+    storage_ceiling_filings_per_sec: f64,
+    bulk_load_cases_per_sec: f64,
+    filings: Latency,
+    filings_ratio_to_storage_ceiling: f64,
+    case_reads: Latency,
+    case_reads_ratio_to_http_ceiling: f64,
+    learner_lists: Latency,
+    staff_lists: Latency,
+    sweep_due_timers: u64,
+    sweep_fire_all_secs: f64,
+    sweep_fired_per_sec: f64,
+    sweep_idle_ms: f64,
+    server_peak_rss_mb: f64,
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A fresh database next to the configured one: a new SQLite file, or a new database
+/// on the configured PostgreSQL server.
+async fn fresh_database(settings: &Settings) -> anyhow::Result<String> {
+    let stamp = Utc::now().format("%Y%m%d%H%M%S");
+    if settings.is_sqlite() {
+        let dir = std::env::temp_dir().join("redress-bench");
+        std::fs::create_dir_all(&dir)?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("bench-{stamp}.db")).display()
+        ))
+    } else {
+        let name = format!("redress_bench_{stamp}");
+        let admin = Database::connect(&settings.database_url).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        admin.close().await?;
+        let (prefix, _) = settings
+            .database_url
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow::anyhow!("DATABASE_URL has no database name"))?;
+        Ok(format!("{prefix}/{name}"))
+    }
+}
+
+pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
+    let url = fresh_database(&base).await?;
+    eprintln!("bench database: {url}");
+    let settings = Settings {
+        database_url: url.clone(),
+        run_workers: false,
+        ..base.clone()
+    };
+    let state = AppState::init(settings.clone(), Arc::new(SystemClock)).await?;
+    let dbc = state.db.clone();
+
+    let world = seed(&dbc).await?;
+    let storage = storage_ceiling(&dbc, &world, Duration::from_secs(opts.phase_secs)).await?;
+    eprintln!("storage ceiling: {storage:.0} filings/s");
+    let (load_rate, samples) = bulk_load(&dbc, &world, opts.cases).await?;
+    let world = World {
+        sample_cases: samples,
+        ..world
+    };
+
+    let port = free_port()?;
+    let exe = std::env::current_exe()?;
+    let child = Command::new(exe)
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("REDRESS_BIND", format!("127.0.0.1:{port}"))
+        .env("REDRESS_RUN_WORKERS", "false")
+        .env("REDRESS_LOG_LEVEL", "warn")
+        .env("REDRESS_JWT_TTL_SECS", "86400")
+        .env("REDRESS_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000000")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.clients * 2)
+        .build()?;
+    wait_ready(&client, &server.base).await?;
+
+    let phase = Duration::from_secs(opts.phase_secs);
+    let http = drive(opts.clients, phase, {
+        let client = client.clone();
+        let url = format!("{}/healthz", server.base);
+        move |_, _| {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        }
+    })
+    .await;
+    eprintln!("http ceiling: {:.0} req/s", http.per_sec);
+
+    let tokens = Arc::new(login_all(&client, &server.base, &world, opts.clients).await?);
+    let inst_ids = Arc::new(world.institutions.clone());
+    let filings = drive(opts.clients, phase, {
+        let client = client.clone();
+        let base = server.base.clone();
+        let tokens = tokens.clone();
+        move |worker, n| {
+            let client = client.clone();
+            let url = format!("{base}/api/v1/complaints");
+            let token = tokens[worker % tokens.len()].clone();
+            let inst = inst_ids[(worker + n) % inst_ids.len()];
+            async move {
+                let body = json!({
+                    "institution_id": inst,
+                    "category": "refund",
+                    "title": "Refund refused after the course stopped",
+                    "narrative": "The classes stopped in week three and the refund was refused.",
+                    "desired_remedy": "full_refund",
+                    "amount_in_dispute": { "amount_minor": 1_280_000, "currency": "CNY" },
+                    "class_hours_bought": 48,
+                    "class_hours_used": 12,
+                });
+                client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().as_u16() == 201)
+            }
+        }
+    })
+    .await;
+    eprintln!("filings: {:.0}/s", filings.per_sec);
+
+    // Reads of cases the client may see (one per learner, loaded in bulk).
+    let own_cases = Arc::new(world.sample_cases.clone());
+    let case_reads = drive(opts.clients, phase, {
+        let client = client.clone();
+        let base = server.base.clone();
+        let tokens = tokens.clone();
+        let own = own_cases.clone();
+        move |worker, n| {
+            let client = client.clone();
+            let i = worker % tokens.len();
+            let token = tokens[i].clone();
+            let url = format!("{base}/api/v1/complaints/{}", own[i][n % own[i].len()]);
+            async move {
+                client
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        }
+    })
+    .await;
+    let learner_lists = drive(opts.clients, phase, {
+        let client = client.clone();
+        let base = server.base.clone();
+        let tokens = tokens.clone();
+        move |worker, _| {
+            let client = client.clone();
+            let token = tokens[worker % tokens.len()].clone();
+            let url = format!("{base}/api/v1/complaints?limit=20");
+            async move {
+                client
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        }
+    })
+    .await;
+    let staff_token = login(&client, &server.base, &world.staff_email).await?;
+    let staff_lists = drive(opts.clients, phase, {
+        let client = client.clone();
+        let url = format!(
+            "{}/api/v1/complaints?limit=20&state=awaiting_response",
+            server.base
+        );
+        move |_, _| {
+            let client = client.clone();
+            let url = url.clone();
+            let token = staff_token.clone();
+            async move {
+                client
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        }
+    })
+    .await;
+    let rss = peak_rss_mb(server.child.id());
+    drop(server);
+
+    let (sweep_secs, fired, idle_ms) = sweep_bench(&state, opts.due_timers).await?;
+
+    let report = Report {
+        database: if settings.is_sqlite() {
+            "sqlite".into()
+        } else {
+            "postgres".into()
+        },
+        cases_loaded: opts.cases,
+        clients: opts.clients,
+        phase_secs: opts.phase_secs,
+        http_ceiling_rps: http.per_sec,
+        storage_ceiling_filings_per_sec: storage,
+        bulk_load_cases_per_sec: load_rate,
+        filings_ratio_to_storage_ceiling: filings.per_sec / storage.max(1.0),
+        case_reads_ratio_to_http_ceiling: case_reads.per_sec / http.per_sec.max(1.0),
+        filings,
+        case_reads,
+        learner_lists,
+        staff_lists,
+        sweep_due_timers: opts.due_timers,
+        sweep_fire_all_secs: sweep_secs,
+        sweep_fired_per_sec: fired as f64 / sweep_secs.max(1e-9),
+        sweep_idle_ms: idle_ms,
+        server_peak_rss_mb: rss,
+    };
+    print_table(&report);
+    let text = serde_json::to_string_pretty(&report)?;
+    if let Some(path) = &opts.json {
+        std::fs::write(path, &text)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_table(r: &Report) {
+    let row = |name: &str, l: &Latency| {
+        println!(
+            "{name:<22} {:>10.0} {:>10.2} {:>10.2} {:>10.2} {:>8}",
+            l.per_sec, l.median_ms, l.p99_ms, l.max_ms, l.errors
+        );
+    };
+    println!(
+        "redress bench — {} — {} cases loaded, {} clients, {} s per phase",
+        r.database, r.cases_loaded, r.clients, r.phase_secs
+    );
+    println!(
+        "{:<22} {:>10} {:>10} {:>10} {:>10} {:>8}",
+        "phase", "per sec", "median ms", "p99 ms", "max ms", "errors"
+    );
+    row("filings", &r.filings);
+    row("case reads", &r.case_reads);
+    row("lists (learner)", &r.learner_lists);
+    row("lists (staff)", &r.staff_lists);
+    println!(
+        "http ceiling (/healthz)      {:>10.0} req/s",
+        r.http_ceiling_rps
+    );
+    println!(
+        "storage ceiling              {:>10.0} filings/s",
+        r.storage_ceiling_filings_per_sec
+    );
+    println!(
+        "filings / storage ceiling    {:>10.2}",
+        r.filings_ratio_to_storage_ceiling
+    );
+    println!(
+        "case reads / http ceiling    {:>10.2}",
+        r.case_reads_ratio_to_http_ceiling
+    );
+    println!(
+        "bulk load                    {:>10.0} cases/s",
+        r.bulk_load_cases_per_sec
+    );
+    println!(
+        "sla sweep: {} due timers fired in {:.2} s ({:.0}/s); idle sweep {:.2} ms",
+        r.sweep_due_timers, r.sweep_fire_all_secs, r.sweep_fired_per_sec, r.sweep_idle_ms
+    );
+    println!(
+        "server peak RSS              {:>10.1} MB",
+        r.server_peak_rss_mb
+    );
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the server did not become ready")
+}
+
+async fn login(client: &reqwest::Client, base: &str, email: &str) -> anyhow::Result<String> {
+    let r: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    r["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no token"))
+}
+
+async fn login_all(
+    client: &reqwest::Client,
+    base: &str,
+    world: &World,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut tokens = vec![];
+    for i in 0..n.min(world.learner_emails.len()) {
+        tokens.push(login(client, base, &world.learner_emails[i]).await?);
+    }
+    Ok(tokens)
+}
+
+/// Runs `clients` workers, each calling `op(worker, n)` in a loop for `phase`.
+async fn drive<F, Fut>(clients: usize, phase: Duration, op: F) -> Latency
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut handles = vec![];
+    for worker in 0..clients {
+        let op = op.clone();
+        let stop = stop.clone();
+        handles.push(tokio::spawn(async move {
+            let mut micros = vec![];
+            let mut errors = 0;
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if op(worker, n).await {
+                    micros.push(t.elapsed().as_micros() as u64);
+                } else {
+                    errors += 1;
+                }
+                n += 1;
+            }
+            (micros, errors)
+        }));
+    }
+    tokio::time::sleep(phase).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = vec![];
+    let mut errors = 0;
+    for h in handles {
+        if let Ok((m, e)) = h.await {
+            all.extend(m);
+            errors += e;
+        }
+    }
+    summarise(all, errors, started.elapsed())
+}
+
+struct World {
+    institutions: Vec<Uuid>,
+    learners: Vec<Uuid>,
+    learner_emails: Vec<String>,
+    staff_email: String,
+    /// For each of the first learners, ids of cases they own.
+    sample_cases: Vec<Vec<Uuid>>,
+}
+
+/// Institutions, learners (sharing one password hash) and one staff member.
+async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
+    let now = Utc::now();
+    let mut institutions = vec![];
+    let rows: Vec<institution::ActiveModel> = (0..INSTITUTIONS)
+        .map(|i| {
+            let id = Uuid::now_v7();
+            institutions.push(id);
+            let code =
+                CreditCode::complete(&format!("91110000{:09}", 100_000 + i)).expect("valid code");
+            institution::ActiveModel {
+                id: Set(id),
+                name: Set(format!("基准网校 {i:03}")),
+                credit_code: Set(code.as_str().to_owned()),
+                filing_number: Set(format!("BENCH-{i}")),
+                region_code: Set("110108".into()),
+                website: Set(None),
+                status: Set(institution::InstitutionStatus::Active),
+                service_rules: Set("Live classes.".into()),
+                fees_and_prepayment: Set("Monthly.".into()),
+                refund_policy: Set("Prorated.".into()),
+                teacher_qualifications: Set("Certified.".into()),
+                complaint_contact: Set("help@example.com".into()),
+                disclosure_updated_at: Set(Some(now)),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+        })
+        .collect();
+    institution::Entity::insert_many(rows).exec(db).await?;
+
+    let email = Email::parse("staff@bench.example.com").map_err(anyhow::Error::msg)?;
+    let hash =
+        password::hash(&Password::parse(PASSWORD, &email).map_err(anyhow::Error::msg)?).await?;
+    let mut learners = vec![];
+    let mut learner_emails = vec![];
+    let mut accounts = vec![account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set(hash.clone()),
+        display_name: Set("Bench staff".into()),
+        role: Set(Role::InstitutionStaff),
+        institution_id: Set(Some(institutions[0])),
+        association_id: Set(None),
+        created_at: Set(now),
+    }];
+    for i in 0..LEARNERS {
+        let id = Uuid::now_v7();
+        let e = format!("learner{i}@bench.example.com");
+        learners.push(id);
+        learner_emails.push(e.clone());
+        accounts.push(account::ActiveModel {
+            id: Set(id),
+            email: Set(e),
+            password_hash: Set(hash.clone()),
+            display_name: Set(format!("Learner {i}")),
+            role: Set(Role::Learner),
+            institution_id: Set(None),
+            association_id: Set(None),
+            created_at: Set(now),
+        });
+    }
+    for chunk in accounts.chunks(500) {
+        account::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    Ok(World {
+        institutions,
+        learners,
+        learner_emails,
+        staff_email: email.as_str().to_owned(),
+        sample_cases: vec![],
+    })
+}
+
+/// The rows one filing writes: the case, its first timeline event and its timers.
+fn filing_rows(
+    world: &World,
+    i: u64,
+    reference: String,
+) -> (
+    complaint::ActiveModel,
+    complaint_event::ActiveModel,
+    [timer::ActiveModel; 2],
+) {
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let due = now + ChronoDuration::days(14);
+    let learner = world.learners[i as usize % world.learners.len()];
+    let inst = world.institutions[i as usize % world.institutions.len()];
+    let case = complaint::ActiveModel {
+        id: Set(id),
+        reference: Set(reference),
+        learner_id: Set(learner),
+        institution_id: Set(inst),
+        association_id: Set(None),
+        mediator_id: Set(None),
+        state: Set(CaseState::AwaitingResponse),
+        version: Set(1),
+        category: Set(Category::Refund),
+        title: Set("Refund refused".into()),
+        narrative: Set("The classes stopped and the refund was refused.".into()),
+        desired_remedy: Set(DesiredRemedy::FullRefund),
+        desired_amount_minor: Set(None),
+        currency: Set("CNY".into()),
+        amount_in_dispute_minor: Set(Some(1_280_000)),
+        course_reference: Set(None),
+        purchase_date: Set(None),
+        prepaid_minor: Set(None),
+        hours_bought: Set(Some(48)),
+        hours_used: Set(Some(12)),
+        prepaid_period_days: Set(None),
+        filed_for_minor: Set(false),
+        minor_age_band: Set(None),
+        minor_initials: Set(None),
+        consent_to_publish: Set(false),
+        prepayment_warnings: Set(None),
+        response_remedy: Set(None),
+        outcome: Set(None),
+        timely: Set(None),
+        due_at: Set(Some(due)),
+        clock: Set(Some(ClockParty::Institution)),
+        response_due_at: Set(Some(due)),
+        paused_at: Set(None),
+        first_response_at: Set(None),
+        closed_at: Set(None),
+        rating: Set(None),
+        rating_comment: Set(None),
+        rated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let payload = json!({ "institution_id": inst }).to_string();
+    let content = timeline::EventContent {
+        complaint_id: id,
+        seq: 1,
+        actor_id: Some(learner),
+        actor_role: "learner",
+        action: "file",
+        from_state: None,
+        to_state: Some("awaiting_response"),
+        payload: &payload,
+        created_at: now,
+    };
+    let event = complaint_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        complaint_id: Set(id),
+        seq: Set(1),
+        actor_id: Set(Some(learner)),
+        actor_role: Set("learner".into()),
+        action: Set("file".into()),
+        from_state: Set(None),
+        to_state: Set(Some("awaiting_response".into())),
+        hash: Set(timeline::hash(timeline::GENESIS, &content)),
+        payload: Set(payload),
+        created_at: Set(now),
+        prev_hash: Set(timeline::GENESIS.into()),
+    };
+    let timer = |kind, at| timer::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        complaint_id: Set(id),
+        epoch: Set(1),
+        stage: Set("awaiting_response".into()),
+        kind: Set(kind),
+        due_at: Set(at),
+        state: Set(TimerState::Pending),
+        lease_until: Set(None),
+        fired_at: Set(None),
+    };
+    (
+        case,
+        event,
+        [
+            timer(TimerKind::Deadline, due),
+            timer(TimerKind::Warning, due - ChronoDuration::days(1)),
+        ],
+    )
+}
+
+async fn insert_batch(
+    db: &DatabaseConnection,
+    world: &World,
+    from: u64,
+    count: u64,
+    prefix: &str,
+) -> anyhow::Result<Vec<(u64, Uuid)>> {
+    let mut cases = vec![];
+    let mut events = vec![];
+    let mut timers = vec![];
+    let mut owned = vec![];
+    for i in from..from + count {
+        let (c, e, t) = filing_rows(world, i, format!("{prefix}-{i:09}"));
+        if let sea_orm::ActiveValue::Set(id) = &c.id {
+            owned.push((i, *id));
+        }
+        cases.push(c);
+        events.push(e);
+        timers.extend(t);
+    }
+    let txn = db.begin().await?;
+    // Keep each statement under SQLite's bound-parameter limit.
+    for chunk in cases.chunks(200) {
+        complaint::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in events.chunks(500) {
+        complaint_event::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in timers.chunks(500) {
+        timer::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(owned)
+}
+
+/// The durable write rate of the rows a filing writes, inserted directly in batches of
+/// 100 filings per transaction (one fsync each), for `phase`.
+async fn storage_ceiling(
+    db: &DatabaseConnection,
+    world: &World,
+    phase: Duration,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut n = 0;
+    while started.elapsed() < phase {
+        insert_batch(db, world, n, 100, "CEIL").await?;
+        n += 100;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Loads `cases` cases in large transactions; returns the rate and, for each of the
+/// first 64 learners, some of their case ids (for the read phase).
+async fn bulk_load(
+    db: &DatabaseConnection,
+    world: &World,
+    cases: u64,
+) -> anyhow::Result<(f64, Vec<Vec<Uuid>>)> {
+    let bar = ProgressBar::new(cases).with_style(
+        ProgressStyle::with_template("loading cases {bar:40} {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let mut done = 0;
+    let mut samples: Vec<Vec<Uuid>> = vec![vec![]; 64];
+    while done < cases {
+        let n = (cases - done).min(2_000);
+        for (i, case) in insert_batch(db, world, done, n, "LOAD").await? {
+            let learner = (i % world.learners.len() as u64) as usize;
+            if learner < samples.len() && samples[learner].len() < 100 {
+                samples[learner].push(case);
+            }
+        }
+        done += n;
+        bar.set_position(done);
+    }
+    bar.finish();
+    Ok((
+        cases as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        samples,
+    ))
+}
+
+/// Makes `due` timers due now, fires them all with the sweeper, then times sweeps that
+/// find nothing to do.
+async fn sweep_bench(state: &AppState, due: u64) -> anyhow::Result<(f64, u64, f64)> {
+    let db = &state.db;
+    let ids: Vec<Uuid> = timer::Entity::find()
+        .select_only()
+        .column(timer::Column::Id)
+        .filter(sea_orm::ColumnTrait::eq(
+            &timer::Column::State,
+            TimerState::Pending,
+        ))
+        .filter(sea_orm::ColumnTrait::eq(
+            &timer::Column::Kind,
+            TimerKind::Deadline,
+        ))
+        .limit(due)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let past = Utc::now() - ChronoDuration::minutes(1);
+    for chunk in ids.chunks(500) {
+        timer::Entity::update_many()
+            .col_expr(timer::Column::DueAt, sea_orm::sea_query::Expr::value(past))
+            .filter(sea_orm::ColumnTrait::is_in(
+                &timer::Column::Id,
+                chunk.to_vec(),
+            ))
+            .exec(db)
+            .await?;
+    }
+    let started = Instant::now();
+    let mut total = Sweep::default();
+    loop {
+        let s = sla::run_once(db, &state.rules(), 500).await?;
+        total.deadlines += s.deadlines;
+        if s.claimed == 0 {
+            break;
+        }
+    }
+    let fire_secs = started.elapsed().as_secs_f64();
+    let idle_started = Instant::now();
+    for _ in 0..20 {
+        sla::run_once(db, &state.rules(), 500).await?;
+    }
+    let idle_ms = idle_started.elapsed().as_secs_f64() * 1000.0 / 20.0;
+    let _ = db::ping(db).await;
+    Ok((fire_secs, total.deadlines as u64, idle_ms))
+}
