@@ -27,7 +27,7 @@ use crate::{
     db,
     domain::{calendar::WorkCalendar, sla::SlaPolicy},
     error::{self, Problem},
-    service::{calendars, complaints::Rules, secrets},
+    service::{calendars, complaints::Rules, filing_queue::FilingQueue, secrets},
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -40,6 +40,8 @@ pub struct AppState {
     pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     pub policy: SlaPolicy,
     pub tz: Tz,
+    /// Filings share commits (see `service::filing_queue`).
+    pub filings: FilingQueue,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
         let state = Self {
+            filings: FilingQueue::start(db.clone()),
             db,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),

@@ -791,7 +791,10 @@ impl ComplaintsApi {
             .0
             .map(|key| svc::Idempotency { key, request_hash });
         let rules = state.rules();
-        let (case, replayed) = svc::file(&state.db, &rules, &auth.0, new, idem).await?;
+        let (case, replayed) = state
+            .filings
+            .file(&state.db, rules.clone(), &auth.0, new, idem)
+            .await?;
         let v = case_view(&auth.0, case, rules.now)?;
         Ok(if replayed {
             Filed::Replayed(Json(v), true)

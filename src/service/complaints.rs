@@ -131,6 +131,7 @@ pub struct NewComplaint {
 }
 
 /// An `Idempotency-Key` and the hash of the request body it came with.
+#[derive(Debug, Clone)]
 pub struct Idempotency {
     pub key: String,
     pub request_hash: String,
@@ -331,8 +332,10 @@ async fn next_reference(db: &impl ConnectionTrait, year: i32) -> Result<String, 
     Ok(format!("ED-{year}-{n:06}"))
 }
 
-/// Files a complaint. With an idempotency key, a retry returns the first case
-/// (`replayed = true`) instead of filing a second one.
+/// Files a complaint in its own transaction. With an idempotency key, a retry returns
+/// the first case (`replayed = true`) instead of filing a second one. The API files
+/// through [`super::filing_queue::FilingQueue`], which shares one commit among
+/// concurrent filings.
 pub async fn file(
     db: &DatabaseConnection,
     rules: &Rules,
@@ -340,25 +343,46 @@ pub async fn file(
     new: NewComplaint,
     idem: Option<Idempotency>,
 ) -> Result<(complaint::Model, bool), ApiError> {
+    let inst = prepare(db, who, &new).await?;
+    let attempt = async {
+        let txn = db::begin_write(db).await?;
+        let out = file_in(&txn, rules, who, &inst, new, idem.as_ref()).await?;
+        txn.commit().await?;
+        Ok(out)
+    };
+    settle_idempotency_race(db, who, idem.as_ref(), attempt.await).await
+}
+
+/// Checks who may file and that the institution exists (any status: a suspended or
+/// exited institution is when learners need this most).
+pub async fn prepare(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    new: &NewComplaint,
+) -> Result<institution::Model, ApiError> {
     policy::file_complaint(who)?;
-    let inst = institution::Entity::find_by_id(new.institution_id)
+    institution::Entity::find_by_id(new.institution_id)
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::field("institution_id", "no such institution"))?;
-    match file_once(db, rules, who, &inst, new, idem.as_ref()).await {
-        // A concurrent request with the same key won the race: answer with its case,
-        // if it was the same request.
-        Err(ApiError::Conflict { .. }) if idem.is_some() => {
-            let (key, hash) = idem
-                .as_ref()
-                .map(|i| (i.key.as_str(), i.request_hash.as_str()))
-                .unwrap_or_default();
-            match replay(db, who, key, Some(hash)).await? {
+        .ok_or_else(|| ApiError::field("institution_id", "no such institution"))
+}
+
+/// When a concurrent request with the same key won the race (its key row made ours
+/// conflict), answer with its case if it was the same request.
+pub async fn settle_idempotency_race(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    idem: Option<&Idempotency>,
+    result: Result<(complaint::Model, bool), ApiError>,
+) -> Result<(complaint::Model, bool), ApiError> {
+    match (result, idem) {
+        (Err(ApiError::Conflict { .. }), Some(i)) => {
+            match replay(db, who, &i.key, Some(&i.request_hash)).await? {
                 Some(found) => Ok((found, true)),
                 None => Err(ApiError::conflict("a concurrent filing conflicted; retry")),
             }
         }
-        other => other,
+        (other, _) => other,
     }
 }
 
@@ -384,24 +408,23 @@ async fn replay(
         .await?)
 }
 
-async fn file_once(
-    db: &DatabaseConnection,
+/// The writes of one filing, inside the caller's write transaction.
+pub async fn file_in(
+    txn: &DatabaseTransaction,
     rules: &Rules,
     who: &Principal,
     inst: &institution::Model,
     new: NewComplaint,
     idem: Option<&Idempotency>,
 ) -> Result<(complaint::Model, bool), ApiError> {
-    let txn = db::begin_write(db).await?;
     if let Some(i) = idem
-        && let Some(found) = replay(&txn, who, &i.key, Some(&i.request_hash)).await?
+        && let Some(found) = replay(txn, who, &i.key, Some(&i.request_hash)).await?
     {
-        txn.commit().await?;
         return Ok((found, true));
     }
     let now = rules.now;
     let year = now.with_timezone(&rules.tz).format("%Y").to_string();
-    let reference = next_reference(&txn, year.parse().unwrap_or(1970)).await?;
+    let reference = next_reference(txn, year.parse().unwrap_or(1970)).await?;
     let state = lifecycle::initial_state(rules.intake_review);
     let clock_now = rules.clock_for(state);
     let due_at = clock_now.map(|(d, _)| d.due_at);
@@ -458,10 +481,10 @@ async fn file_once(
         updated_at: Set(now),
     };
     let created = complaint::Entity::insert(row)
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn)
         .await?;
     timeline::append(
-        &txn,
+        txn,
         timeline::NewEvent {
             complaint_id: id,
             actor_id: Some(who.account_id),
@@ -487,11 +510,10 @@ async fn file_once(
             complaint_id: Set(id),
             created_at: Set(now),
         })
-        .exec(&txn)
+        .exec(txn)
         .await?;
     }
-    sla::schedule(&txn, &created, clock_now.map(|(d, _)| d), now).await?;
-    txn.commit().await?;
+    sla::schedule(txn, &created, clock_now.map(|(d, _)| d), now).await?;
     Ok((created, false))
 }
 
