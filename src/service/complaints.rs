@@ -546,7 +546,12 @@ pub fn allowed_actions(case: &complaint::Model, actor: Actor, now: DateTime<Utc>
         .collect()
 }
 
-fn refused(case: &complaint::Model, actor: Actor, now: DateTime<Utc>, detail: String) -> ApiError {
+pub(crate) fn refused(
+    case: &complaint::Model,
+    actor: Actor,
+    now: DateTime<Utc>,
+    detail: String,
+) -> ApiError {
     let state: CaseState = case.state.into();
     ApiError::Conflict {
         detail,

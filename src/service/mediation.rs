@@ -171,13 +171,9 @@ async fn answerable(
     let side = Side::parse(&o.side)
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("offer with unknown side")))?;
     if CaseState::from(case.state) == CaseState::InMediation {
-        mediation::check_answer(actor, side, domain_status(o.status), o.expires_at, now).map_err(
-            |e| ApiError::Conflict {
-                detail: e.to_string(),
-                state: Some(CaseState::from(case.state).as_str().to_owned()),
-                allowed_actions: None,
-            },
-        )?;
+        // Refused like any case action: with the state and what this caller may do.
+        mediation::check_answer(actor, side, domain_status(o.status), o.expires_at, now)
+            .map_err(|e| complaints::refused(case, actor, now, e.to_string()))?;
     }
     Ok(o)
 }
