@@ -768,7 +768,7 @@ pub(crate) fn case_view(
     now: DateTime<Utc>,
 ) -> Result<ComplaintView, ApiError> {
     let actor = crate::auth::policy::case_actor(who, &case).ok_or(ApiError::NotFound)?;
-    let allowed = svc::allowed_actions(&case, actor, now);
+    let allowed = svc::allowed_actions(&case, actor, Some(who.account_id), now);
     Ok(view(case, allowed))
 }
 
@@ -848,7 +848,8 @@ impl ComplaintsApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<ComplaintView>> {
         let (case, actor) = svc::get(&state.db, &auth.0, id.0).await?;
-        let allowed = svc::allowed_actions(&case, actor, state.clock.now());
+        let allowed =
+            svc::allowed_actions(&case, actor, Some(auth.0.account_id), state.clock.now());
         Ok(Json(view(case, allowed)))
     }
 

@@ -536,19 +536,30 @@ fn dispute_window_open(case: &complaint::Model, now: DateTime<Utc>) -> bool {
     case.due_at.is_none_or(|due| now < due)
 }
 
-/// The actions this actor may take on this case now (what the lifecycle allows,
-/// less a dispute whose window has closed). Timers are not the caller's to trigger.
-pub fn allowed_actions(case: &complaint::Model, actor: Actor, now: DateTime<Utc>) -> Vec<Action> {
+/// The actions this caller may take on this case now: what the lifecycle allows, less
+/// a dispute whose window has closed, and less the mediation steps that belong to the
+/// mediator holding the case when the caller (`account_id`) is another mediator.
+/// Timers are not the caller's to trigger.
+pub fn allowed_actions(
+    case: &complaint::Model,
+    actor: Actor,
+    account_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Vec<Action> {
+    let holds =
+        actor != Actor::Mediator || (account_id.is_some() && case.mediator_id == account_id);
     lifecycle::allowed_actions(case.state.into(), actor)
         .into_iter()
         .filter(|a| *a != Action::Timeout)
         .filter(|a| *a != Action::Dispute || dispute_window_open(case, now))
+        .filter(|a| holds || !matches!(a, Action::Offer | Action::CloseUnresolved))
         .collect()
 }
 
 pub(crate) fn refused(
     case: &complaint::Model,
     actor: Actor,
+    account_id: Option<Uuid>,
     now: DateTime<Utc>,
     detail: String,
 ) -> ApiError {
@@ -557,7 +568,7 @@ pub(crate) fn refused(
         detail,
         state: Some(state.as_str().to_owned()),
         allowed_actions: Some(
-            allowed_actions(case, actor, now)
+            allowed_actions(case, actor, account_id, now)
                 .into_iter()
                 .map(|a| a.as_str().to_owned())
                 .collect(),
@@ -573,6 +584,7 @@ async fn lost_race(
     txn: &impl ConnectionTrait,
     stale: &complaint::Model,
     actor: Actor,
+    account_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> ApiError {
     let current = match complaint::Entity::find_by_id(stale.id).one(txn).await {
@@ -583,6 +595,7 @@ async fn lost_race(
     refused(
         &current,
         actor,
+        account_id,
         now,
         "the case changed while you were acting on it; reload it and try again".into(),
     )
@@ -623,6 +636,7 @@ pub async fn apply(
         refused(
             &case,
             actor,
+            actor_id,
             now,
             format!(
                 "`{}` is not allowed in state `{}` for you",
@@ -634,6 +648,7 @@ pub async fn apply(
         return Err(refused(
             &case,
             actor,
+            actor_id,
             now,
             "the window to dispute this resolution has closed".into(),
         ));
@@ -724,7 +739,7 @@ pub async fn apply(
         .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(lost_race(txn, &case, actor, now).await);
+        return Err(lost_race(txn, &case, actor, actor_id, now).await);
     }
     timeline::append(
         txn,
@@ -766,6 +781,7 @@ pub async fn message(
         return Err(refused(
             &case,
             actor,
+            Some(who.account_id),
             rules.now,
             "the case is closed; no more messages".into(),
         ));
@@ -816,6 +832,7 @@ pub async fn rate(
         return Err(refused(
             &case,
             actor,
+            Some(who.account_id),
             rules.now,
             "a case can be rated once it is closed".into(),
         ));
@@ -824,6 +841,7 @@ pub async fn rate(
         return Err(refused(
             &case,
             actor,
+            Some(who.account_id),
             rules.now,
             "this case is already rated".into(),
         ));
@@ -841,7 +859,7 @@ pub async fn rate(
         .exec(&txn)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(lost_race(&txn, &case, actor, rules.now).await);
+        return Err(lost_race(&txn, &case, actor, Some(who.account_id), rules.now).await);
     }
     timeline::append(
         &txn,

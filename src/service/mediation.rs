@@ -160,6 +160,7 @@ async fn answerable(
     txn: &DatabaseTransaction,
     case: &complaint::Model,
     actor: Actor,
+    who: &Principal,
     offer_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<offer::Model, ApiError> {
@@ -172,8 +173,9 @@ async fn answerable(
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("offer with unknown side")))?;
     if CaseState::from(case.state) == CaseState::InMediation {
         // Refused like any case action: with the state and what this caller may do.
-        mediation::check_answer(actor, side, domain_status(o.status), o.expires_at, now)
-            .map_err(|e| complaints::refused(case, actor, now, e.to_string()))?;
+        mediation::check_answer(actor, side, domain_status(o.status), o.expires_at, now).map_err(
+            |e| complaints::refused(case, actor, Some(who.account_id), now, e.to_string()),
+        )?;
     }
     Ok(o)
 }
@@ -189,7 +191,7 @@ pub async fn accept_offer(
 ) -> Result<(complaint::Model, settlement::Model), ApiError> {
     let txn = db::begin_write(db).await?;
     let (case, actor) = complaints::get(&txn, who, id).await?;
-    let o = answerable(&txn, &case, actor, offer_id, rules.now).await?;
+    let o = answerable(&txn, &case, actor, who, offer_id, rules.now).await?;
     let terms: Vec<Term> = serde_json::from_str(&o.terms).map_err(anyhow::Error::from)?;
     let mediator_id = case.mediator_id;
     let saved = complaints::apply(
@@ -235,7 +237,7 @@ pub async fn decline_offer(
 ) -> Result<complaint::Model, ApiError> {
     let txn = db::begin_write(db).await?;
     let (case, actor) = complaints::get(&txn, who, id).await?;
-    let o = answerable(&txn, &case, actor, offer_id, rules.now).await?;
+    let o = answerable(&txn, &case, actor, who, offer_id, rules.now).await?;
     let saved = complaints::apply(
         &txn,
         rules,
