@@ -10,7 +10,7 @@ use crate::{
     config::Settings,
     db,
     domain::account::{Email, Password, parse_display_name},
-    service::accounts,
+    service::{accounts, stats},
     startup::Application,
 };
 
@@ -31,7 +31,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API and pages (migrates the database first).
-    Serve,
+    Serve {
+        /// Load the demo data set first if the database has no institutions yet.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply or inspect database migrations.
     Migrate {
         #[command(subcommand)]
@@ -41,6 +45,21 @@ pub enum Command {
     Openapi {
         #[arg(long, value_enum, default_value_t = SpecFormat::Yaml)]
         format: SpecFormat,
+    },
+    /// Load a realistic demo data set (regions, associations, ~30 institutions, accounts
+    /// for every role, a few thousand cases) into an empty database.
+    Demo {
+        /// Seed of the generator: the same seed gives the same data set.
+        #[arg(long, default_value_t = 2019)]
+        seed: u64,
+        /// Number of cases to file.
+        #[arg(long, default_value_t = 3000)]
+        cases: usize,
+    },
+    /// Disclosure statistics: recompute them from the cases.
+    Stats {
+        #[command(subcommand)]
+        action: StatsAction,
     },
     /// Operator tasks.
     Admin {
@@ -55,6 +74,14 @@ pub enum MigrateAction {
     Up,
     /// List migrations and whether each is applied.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsAction {
+    /// Recompute the counters from the cases and report any difference (exit 1 if any).
+    Verify,
+    /// Replace the counters with ones recomputed from the cases.
+    Rebuild,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -106,7 +133,10 @@ pub enum AdminAction {
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve => {
+        Command::Serve { demo } => {
+            if demo {
+                load_demo_if_empty(&settings).await?;
+            }
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             tracing::info!(port = app.port(), "redress is listening");
             app.run_until_stopped().await
@@ -130,6 +160,46 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Demo { seed, cases } => {
+            let report = crate::demo::load(&settings, crate::demo::Options { seed, cases }).await?;
+            print!("{}", report.render());
+            Ok(())
+        }
+        Command::Stats { action } => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            match action {
+                StatsAction::Verify => {
+                    let diffs = stats::verify(&conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if diffs.is_empty() {
+                        println!("statistics verified: no difference from the cases");
+                        Ok(())
+                    } else {
+                        for d in &diffs {
+                            println!("{d}");
+                        }
+                        anyhow::bail!(
+                            "{} difference(s) between the statistics and the cases; \
+                             run `redress stats rebuild`",
+                            diffs.len()
+                        )
+                    }
+                }
+                StatsAction::Rebuild => {
+                    let r = stats::rebuild(&conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!(
+                        "statistics rebuilt from {} cases into {} institution-months \
+                         ({} counters corrected)",
+                        r.cases, r.cells, r.corrected
+                    );
+                    Ok(())
+                }
+            }
         }
         Command::Openapi { format } => {
             let api = crate::api::service();
@@ -188,6 +258,26 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
         },
     }
+}
+
+/// `serve --demo`: loads the demo into a database without institutions, so a newcomer
+/// opens the directory and sees a real picture.
+async fn load_demo_if_empty(settings: &Settings) -> anyhow::Result<()> {
+    let conn = db::connect(settings).await?;
+    db::migrate(&conn).await?;
+    let has_data = crate::demo::has_data(&conn).await?;
+    conn.close().await.ok();
+    if has_data {
+        tracing::info!("the database already has institutions; not loading the demo");
+        return Ok(());
+    }
+    let report = crate::demo::load(settings, crate::demo::Options::default()).await?;
+    eprint!("{}", report.render());
+    eprintln!(
+        "open http://{}/institutions",
+        settings.bind.replace("0.0.0.0", "127.0.0.1")
+    );
+    Ok(())
 }
 
 fn role_name(r: RoleArg) -> &'static str {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calendars;
 pub mod complaints;
 pub mod institutions;
+pub mod public;
 pub mod validate;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -24,6 +25,8 @@ pub enum ApiTags {
     Complaints,
     /// Working-day calendars (holidays and make-up days)
     Calendars,
+    /// Published cases and complaint statistics, free to reuse
+    OpenData,
 }
 
 pub type Apis = (
@@ -33,6 +36,7 @@ pub type Apis = (
     associations::AssociationsApi,
     complaints::ComplaintsApi,
     calendars::CalendarsApi,
+    public::OpenDataApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -44,6 +48,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             associations::AssociationsApi,
             complaints::ComplaintsApi,
             calendars::CalendarsApi,
+            public::OpenDataApi,
         ),
         "redress",
         env!("CARGO_PKG_VERSION"),
