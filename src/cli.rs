@@ -35,6 +35,9 @@ pub enum Command {
         /// Load the demo data set first if the database has no institutions yet.
         #[arg(long)]
         demo: bool,
+        /// Cases in that demo.
+        #[arg(long, default_value_t = 3000, requires = "demo")]
+        demo_cases: usize,
     },
     /// Apply or inspect database migrations.
     Migrate {
@@ -133,9 +136,9 @@ pub enum AdminAction {
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { demo } => {
+        Command::Serve { demo, demo_cases } => {
             if demo {
-                load_demo_if_empty(&settings).await?;
+                load_demo_if_empty(&settings, demo_cases).await?;
             }
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             tracing::info!(port = app.port(), "redress is listening");
@@ -262,7 +265,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
 
 /// `serve --demo`: loads the demo into a database without institutions, so a newcomer
 /// opens the directory and sees a real picture.
-async fn load_demo_if_empty(settings: &Settings) -> anyhow::Result<()> {
+async fn load_demo_if_empty(settings: &Settings, cases: usize) -> anyhow::Result<()> {
     let conn = db::connect(settings).await?;
     db::migrate(&conn).await?;
     let has_data = crate::demo::has_data(&conn).await?;
@@ -271,7 +274,11 @@ async fn load_demo_if_empty(settings: &Settings) -> anyhow::Result<()> {
         tracing::info!("the database already has institutions; not loading the demo");
         return Ok(());
     }
-    let report = crate::demo::load(settings, crate::demo::Options::default()).await?;
+    let options = crate::demo::Options {
+        cases,
+        ..crate::demo::Options::default()
+    };
+    let report = crate::demo::load(settings, options).await?;
     eprint!("{}", report.render());
     eprintln!(
         "open http://{}/institutions",

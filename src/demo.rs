@@ -534,6 +534,8 @@ impl Sim {
         let staff = &inst.staff;
         if let Step::File(f) = step {
             let new = self.complaint(f, &inst.model, learner_name);
+            let mut rules = rules.clone();
+            rules.intake_review = f.intake;
             let (case, _) = complaints::file(&db, &rules, learner, new, None).await?;
             return Ok(Some(case.id));
         }
@@ -544,6 +546,9 @@ impl Sim {
         };
         match step {
             Step::File(_) => {}
+            Step::AcceptIntake => {
+                act(&world.regulator, ActionInput::AcceptIntake).await?;
+            }
             Step::Respond(remedy) => {
                 let answer = answer(*remedy, &mut self.rng);
                 act(staff, ActionInput::Respond(answer)).await?;
@@ -744,9 +749,21 @@ impl Sim {
             purchase,
             consent: r.random_bool(0.7),
             english: r.random_bool(0.12),
+            intake: r.random_bool(0.06),
         };
         let day = |d: f64| Duration::minutes((d * 24.0 * 60.0) as i64);
+        let intake = filing.intake;
+        let filed = at;
         let mut steps = vec![(at, Step::File(filing))];
+        // A few cases pass a regulator's intake review first (the deployment-wide
+        // setting is off; the demo shows both paths). The story runs from acceptance.
+        let at = if intake {
+            let accepted = at + day(r.random_range(0.3..4.0));
+            steps.push((accepted, Step::AcceptIntake));
+            accepted
+        } else {
+            at
+        };
         // How quickly this institution answers: diligent ones within days; others late,
         // some never (the deadline passes and the case goes to mediation).
         let answers = r.random_bool(0.35 + 0.6 * diligence);
@@ -805,7 +822,7 @@ impl Sim {
                 steps.push((when, Step::Message(r.random_bool(0.6))));
             }
         }
-        let last = steps.iter().map(|(w, _)| *w).max().unwrap_or(at);
+        let last = steps.iter().map(|(w, _)| *w).max().unwrap_or(filed);
         if r.random_bool(0.55) {
             // Rated after closure; refused (and skipped) if the case is still open.
             let score = match remedy {
@@ -844,11 +861,13 @@ struct Filing {
     purchase: NaiveDate,
     consent: bool,
     english: bool,
+    intake: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Step {
     File(Filing),
+    AcceptIntake,
     Respond(ResponseRemedy),
     RequestInfo,
     ProvideInfo,

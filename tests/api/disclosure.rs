@@ -251,7 +251,10 @@ async fn language_by_query_then_accept_language_then_chinese() {
     let en = page(&app, &path, Some("en-GB,en;q=0.9,zh;q=0.5")).await;
     assert!(en.html.contains("<html lang=\"en\">"));
     assert!(en.html.contains("Unified social credit code"));
-    assert!(en.html.contains(&format!("href=\"{path}?lang&#x3D;zh-CN\"")));
+    assert!(
+        en.html
+            .contains(&format!("href=\"{path}?lang&#x3D;zh-CN\""))
+    );
 
     let forced = page(&app, &format!("{path}?lang=zh-CN"), Some("en")).await;
     assert!(forced.html.contains("<html lang=\"zh-CN\">"));
@@ -261,7 +264,12 @@ async fn language_by_query_then_accept_language_then_chinese() {
     let dir_zh = page(&app, "/institutions", None).await;
     assert!(dir_zh.html.contains("机构名录"));
 
-    let missing = page(&app, &format!("/institutions/{}?lang=en", Uuid::now_v7()), None).await;
+    let missing = page(
+        &app,
+        &format!("/institutions/{}?lang=en", Uuid::now_v7()),
+        None,
+    )
+    .await;
     assert_eq!(missing.status, 404);
     assert!(missing.html.contains("There is no such institution."));
     let garbage = page(&app, "/institutions/not-a-uuid", None).await;
@@ -330,7 +338,11 @@ async fn hostile_names_and_narratives_are_escaped() {
     let case = file(
         &app,
         &learner,
-        filing_with(id, "<b onmouseover=alert(2)>bold</b> </article></main>", true),
+        filing_with(
+            id,
+            "<b onmouseover=alert(2)>bold</b> </article></main>",
+            true,
+        ),
     )
     .await;
     act(&app, &staff, &case, "respond", Some(refund_answer()))
@@ -383,7 +395,12 @@ async fn a_missed_deadline_counts_as_a_breach_on_the_page() {
     let app = spawn_app_with_min(1).await;
     let inst = institution_named(&app, "Slow Online").await;
     let learner = app.learner().await;
-    file(&app, &learner, filing_with(inst.id, "No answer at all.", false)).await;
+    file(
+        &app,
+        &learner,
+        filing_with(inst.id, "No answer at all.", false),
+    )
+    .await;
     app.clock.advance(Duration::days(20));
     app.sweep().await;
     let p = page(&app, &format!("/institutions/{}?lang=en", inst.id), None).await;
@@ -392,7 +409,10 @@ async fn a_missed_deadline_counts_as_a_breach_on_the_page() {
     assert_eq!(figure(&p.html, "escalated-all"), "100%");
     assert_eq!(figure(&p.html, "median-days-all"), "—");
     // Without consent the narrative is not shown, but the case is.
-    assert!(p.html.contains("The learner did not consent to publishing the text."));
+    assert!(
+        p.html
+            .contains("The learner did not consent to publishing the text.")
+    );
     assert!(!p.html.contains("No answer at all."));
 }
 

@@ -69,10 +69,21 @@ async fn csv_and_json_agree_and_only_published_cases_appear() {
     let learner = app.learner().await;
 
     // Answered: published at once.
-    let answered = file(&app, &learner, filing_with(inst.id, "Answered, consented.", true)).await;
-    act(&app, &inst.staff, &answered, "respond", Some(refund_answer()))
-        .await
-        .expect(200);
+    let answered = file(
+        &app,
+        &learner,
+        filing_with(inst.id, "Answered, consented.", true),
+    )
+    .await;
+    act(
+        &app,
+        &inst.staff,
+        &answered,
+        "respond",
+        Some(refund_answer()),
+    )
+    .await
+    .expect(200);
     act(&app, &learner, &answered, "accept_response", None)
         .await
         .expect(200);
@@ -84,10 +95,21 @@ async fn csv_and_json_agree_and_only_published_cases_appear() {
     .await
     .expect(200);
     // Answered without consent: published without its narrative.
-    let private = file(&app, &learner, filing_with(inst.id, "Private words.", false)).await;
-    act(&app, &inst.staff, &private, "respond", Some(refund_answer()))
-        .await
-        .expect(200);
+    let private = file(
+        &app,
+        &learner,
+        filing_with(inst.id, "Private words.", false),
+    )
+    .await;
+    act(
+        &app,
+        &inst.staff,
+        &private,
+        "respond",
+        Some(refund_answer()),
+    )
+    .await
+    .expect(200);
     // Waiting for an answer: not yet published.
     let waiting = file(&app, &learner, filing_with(inst.id, "Still waiting.", true)).await;
 
@@ -100,7 +122,11 @@ async fn csv_and_json_agree_and_only_published_cases_appear() {
     let narratives: Vec<&Value> = items.iter().map(|i| &i["narrative"]).collect();
     assert!(narratives.contains(&&json!("Answered, consented.")));
     assert!(narratives.contains(&&Value::Null));
-    assert!(!items.iter().any(|i| i.to_string().contains("Private words.")));
+    assert!(
+        !items
+            .iter()
+            .any(|i| i.to_string().contains("Private words."))
+    );
     let answered_item = items
         .iter()
         .find(|i| i["narrative"] == "Answered, consented.")
@@ -225,12 +251,7 @@ async fn the_csv_streams_many_pages() {
 }
 
 /// A learner account with a real-looking name (a party name to redact).
-async fn named_user(
-    app: &TestApp,
-    name: &str,
-    role: Role,
-    institution: Option<Uuid>,
-) -> TestUser {
+async fn named_user(app: &TestApp, name: &str, role: Role, institution: Option<Uuid>) -> TestUser {
     let email = format!("u-{}@example.com", Uuid::new_v4().simple());
     let parsed = Email::parse(&email).unwrap();
     let acct = accounts::create(
@@ -299,7 +320,13 @@ async fn published_narratives_leak_no_personal_data_in_either_language() {
                 "我是张伟，手机13812345678，身份证{id1}。课程费用12800元，共100课时，\
                  已上20课时。客服赵敏说可以退款，请打到我的银行卡{card1}。"
             ),
-            vec!["张伟".into(), "13812345678".into(), id1.clone(), card1.clone(), "赵敏".into()],
+            vec![
+                "张伟".into(),
+                "13812345678".into(),
+                id1.clone(),
+                card1.clone(),
+                "赵敏".into(),
+            ],
             vec!["12800元", "100课时", "20课时"],
         ),
         (
@@ -381,8 +408,12 @@ async fn published_narratives_leak_no_personal_data_in_either_language() {
 async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let assoc = app.association(&admin, "北京市消费者协会", &["110000"]).await;
-    let other_assoc = app.association(&admin, "上海市消费者协会", &["310000"]).await;
+    let assoc = app
+        .association(&admin, "北京市消费者协会", &["110000"])
+        .await;
+    let other_assoc = app
+        .association(&admin, "上海市消费者协会", &["310000"])
+        .await;
     let inst = institution_named(&app, "Review Online").await;
     let other = institution_named(&app, "Other Online").await;
     let learner = app.learner().await;
@@ -469,10 +500,7 @@ async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
     app.get(&pub_path, Some(&stranger.token))
         .await
         .expect_problem(404);
-    let p = app
-        .get(&pub_path, Some(&mediator.token))
-        .await
-        .expect(200);
+    let p = app.get(&pub_path, Some(&mediator.token)).await.expect(200);
     assert_eq!(p.body["consent_to_publish"], true);
     let automatic = p.body["automatic"].as_str().unwrap();
     assert!(automatic.contains("[电话/phone]"));
@@ -481,7 +509,8 @@ async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
     assert!(p.body["amended"].is_null());
     // The automatic redaction missed the neighbour's nickname: the mediator amends it,
     // and a phone number typed into the amendment is removed as well.
-    let amended = "Teacher [姓名/name] never came; call 13800001111. My neighbour [姓名/name] saw it.";
+    let amended =
+        "Teacher [姓名/name] never came; call 13800001111. My neighbour [姓名/name] saw it.";
     let p = app
         .put(&pub_path, Some(&mediator.token), json!({ "text": amended }))
         .await
@@ -491,12 +520,19 @@ async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
     assert!(!published.contains("13800001111"));
     assert!(published.contains("[电话/phone]"));
     let items = json_items(&app, "").await;
-    let item = items.iter().find(|i| i["reference"] == p.body["reference"]).unwrap();
+    let item = items
+        .iter()
+        .find(|i| i["reference"] == p.body["reference"])
+        .unwrap();
     assert_eq!(item["narrative"].as_str().unwrap(), published);
     assert_eq!(item["public_response"]["text"], "We replaced the teacher.");
     // Reverting goes back to the automatic redaction.
     let p = app
-        .put(&pub_path, Some(&inst.regulator.token), json!({ "text": null }))
+        .put(
+            &pub_path,
+            Some(&inst.regulator.token),
+            json!({ "text": null }),
+        )
         .await
         .expect(200);
     assert!(p.body["amended"].is_null());

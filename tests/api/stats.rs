@@ -144,7 +144,10 @@ async fn counters_match_the_cases_after_random_action_sequences() {
     let received: i64 = snap.monthly.values().map(|v| v[0]).sum();
     assert!(received > 20, "{received}");
     let breaches: i64 = snap.monthly.values().map(|v| v[5]).sum();
-    assert!(breaches > 0, "the random history should include missed deadlines");
+    assert!(
+        breaches > 0,
+        "the random history should include missed deadlines"
+    );
 
     // The command line agrees.
     let verify = stats_command(&app, "verify");
@@ -240,7 +243,10 @@ async fn the_demo_loads_and_its_statistics_verify() {
         "institution_staff",
         "learner",
     ] {
-        assert!(stdout.contains(role), "{role} credentials missing: {stdout}");
+        assert!(
+            stdout.contains(role),
+            "{role} credentials missing: {stdout}"
+        );
     }
     assert!(stdout.contains(redress::demo::DEMO_PASSWORD));
     let verify = run(&["stats", "verify"]);
