@@ -766,11 +766,11 @@ impl Sim {
         };
         // How quickly this institution answers: diligent ones within days; others late,
         // some never (the deadline passes and the case goes to mediation).
-        let answers = r.random_bool(0.35 + 0.6 * diligence);
+        let answers = r.random_bool(0.6 + 0.38 * diligence);
         let answer_after = if r.random_bool(diligence) {
             r.random_range(0.2..6.0)
         } else {
-            r.random_range(6.0..22.0)
+            r.random_range(6.0..16.0)
         };
         let remedy = match (desired, r.random_range(0..10)) {
             (DesiredRemedy::FullRefund | DesiredRemedy::PartialRefund, 0..=5) => {
@@ -814,6 +814,12 @@ impl Sim {
                 }
             }
             _ => {} // never answers
+        }
+        // Mediation is not part of this data set: some learners waiting for it give up
+        // or settle privately and withdraw.
+        if r.random_bool(0.3) {
+            let waited = steps.iter().map(|(w, _)| *w).max().unwrap_or(filed);
+            steps.push((waited + day(r.random_range(15.0..60.0)), Step::Withdraw));
         }
         if r.random_bool(0.4) {
             for _ in 0..r.random_range(1..4) {

@@ -98,6 +98,18 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // Cases filed before this migration: public from their first answer, or from
+        // their response deadline unless paused or rejected before an answer.
+        // (Their statistics come from `redress stats rebuild`.)
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "UPDATE complaints SET published_at = CASE \
+                   WHEN first_response_at IS NOT NULL THEN first_response_at \
+                   WHEN state <> 'rejected' AND paused_at IS NULL THEN response_due_at \
+                 END",
+            )
+            .await?;
         // Open data pages through published cases by id.
         manager
             .create_index(
