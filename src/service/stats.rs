@@ -226,7 +226,7 @@ pub async fn on_event(
     if old.as_ref() == Some(&new) {
         return Ok(());
     }
-    apply_change(txn, old.as_ref(), Some(&new)).await?;
+    apply_change(txn, old.as_ref(), &new).await?;
     if stored.is_some() {
         complaint_stats::Entity::update(new.to_row(case.id))
             .exec(txn)
@@ -239,47 +239,39 @@ pub async fn on_event(
     Ok(())
 }
 
-/// Moves the counters from `old` to `new` (either may be absent).
+/// Moves the counters from the case's old contribution (if any) to its new one.
 async fn apply_change(
     txn: &impl ConnectionTrait,
     old: Option<&Contribution>,
-    new: Option<&Contribution>,
+    new: &Contribution,
 ) -> Result<(), ApiError> {
-    // A case never changes institution or month, but be exact if it ever does.
-    let same_cell = matches!((old, new), (Some(o), Some(n))
-        if o.institution_id == n.institution_id && o.month == n.month);
-    if same_cell {
-        let (o, n) = (
-            old.unwrap_or_else(|| unreachable!()),
-            new.unwrap_or_else(|| unreachable!()),
-        );
-        let (oc, nc) = (o.counters(), n.counters());
-        let mut delta = [0; N];
-        for i in 0..N {
-            delta[i] = nc[i] - oc[i];
-        }
-        add_counters(txn, n.institution_id, &n.month, &delta).await?;
-        if o.bucket() != n.bucket() {
-            if let Some(b) = o.bucket() {
-                add_bucket(txn, o.institution_id, &o.month, b, -1).await?;
-            }
-            if let Some(b) = n.bucket() {
-                add_bucket(txn, n.institution_id, &n.month, b, 1).await?;
+    match old {
+        Some(o) if o.institution_id == new.institution_id && o.month == new.month => {
+            let (oc, nc) = (o.counters(), new.counters());
+            let delta: Counters = std::array::from_fn(|i| nc[i] - oc[i]);
+            add_counters(txn, new.institution_id, &new.month, &delta).await?;
+            if o.bucket() != new.bucket() {
+                if let Some(b) = o.bucket() {
+                    add_bucket(txn, o.institution_id, &o.month, b, -1).await?;
+                }
+                if let Some(b) = new.bucket() {
+                    add_bucket(txn, new.institution_id, &new.month, b, 1).await?;
+                }
             }
         }
-        return Ok(());
-    }
-    if let Some(o) = old {
-        let neg = o.counters().map(|v| -v);
-        add_counters(txn, o.institution_id, &o.month, &neg).await?;
-        if let Some(b) = o.bucket() {
-            add_bucket(txn, o.institution_id, &o.month, b, -1).await?;
-        }
-    }
-    if let Some(n) = new {
-        add_counters(txn, n.institution_id, &n.month, &n.counters()).await?;
-        if let Some(b) = n.bucket() {
-            add_bucket(txn, n.institution_id, &n.month, b, 1).await?;
+        // A case never changes institution or month, but stay exact if one ever does.
+        other => {
+            if let Some(o) = other {
+                let neg = o.counters().map(|v| -v);
+                add_counters(txn, o.institution_id, &o.month, &neg).await?;
+                if let Some(b) = o.bucket() {
+                    add_bucket(txn, o.institution_id, &o.month, b, -1).await?;
+                }
+            }
+            add_counters(txn, new.institution_id, &new.month, &new.counters()).await?;
+            if let Some(b) = new.bucket() {
+                add_bucket(txn, new.institution_id, &new.month, b, 1).await?;
+            }
         }
     }
     Ok(())

@@ -260,3 +260,42 @@ async fn the_demo_loads_and_its_statistics_verify() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has institutions"));
 }
+
+#[tokio::test]
+async fn an_unfulfilled_settlement_event_counts_and_verifies() {
+    use sea_orm::TransactionTrait;
+    let app = crate::helpers::spawn_app_with(|s| s.stats_min_cases = 1).await;
+    let inst = institution_named(&app, "Unfulfilled Online").await;
+    let learner = app.learner().await;
+    let id = file(
+        &app,
+        &learner,
+        filing_with(inst.id, "Promised refund.", false),
+    )
+    .await;
+    // What the mediation code does when a settlement is not carried out: append the
+    // event in its transaction; the counter follows.
+    let txn = app.db.begin().await.unwrap();
+    redress::service::timeline::append(
+        &txn,
+        redress::service::timeline::NewEvent {
+            complaint_id: id.parse().unwrap(),
+            actor_id: None,
+            actor_role: "system",
+            action: stats::SETTLEMENT_UNFULFILLED,
+            from_state: None,
+            to_state: None,
+            payload: json!({}),
+            at: app.clock_now(),
+        },
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    let s = app
+        .get(&format!("/api/v1/institutions/{}/stats", inst.id), None)
+        .await
+        .expect(200);
+    assert_eq!(s.body["all_time"]["settlements_unfulfilled"], 1);
+    assert!(stats::verify(&app.db).await.unwrap().is_empty());
+}
