@@ -10,7 +10,7 @@ use crate::{
     config::Settings,
     db,
     domain::account::{Email, Password, parse_display_name},
-    service::accounts,
+    service::{accounts, stats},
     startup::Application,
 };
 
@@ -31,7 +31,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API and pages (migrates the database first).
-    Serve,
+    Serve {
+        /// Load the demo data set first if the database has no institutions yet.
+        #[arg(long)]
+        demo: bool,
+        /// Cases in that demo.
+        #[arg(long, default_value_t = 3000, requires = "demo")]
+        demo_cases: usize,
+    },
     /// Apply or inspect database migrations.
     Migrate {
         #[command(subcommand)]
@@ -64,6 +71,21 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Load a realistic demo data set (regions, associations, ~30 institutions, accounts
+    /// for every role, a few thousand cases) into an empty database.
+    Demo {
+        /// Seed of the generator: the same seed gives the same data set.
+        #[arg(long, default_value_t = 2019)]
+        seed: u64,
+        /// Number of cases to file.
+        #[arg(long, default_value_t = 3000)]
+        cases: usize,
+    },
+    /// Disclosure statistics: recompute them from the cases.
+    Stats {
+        #[command(subcommand)]
+        action: StatsAction,
+    },
     /// Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -77,6 +99,14 @@ pub enum MigrateAction {
     Up,
     /// List migrations and whether each is applied.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsAction {
+    /// Recompute the counters from the cases and report any difference (exit 1 if any).
+    Verify,
+    /// Replace the counters with ones recomputed from the cases.
+    Rebuild,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -128,7 +158,10 @@ pub enum AdminAction {
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve => {
+        Command::Serve { demo, demo_cases } => {
+            if demo {
+                load_demo_if_empty(&settings, demo_cases).await?;
+            }
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             tracing::info!(port = app.port(), "redress is listening");
             app.run_until_stopped().await
@@ -152,6 +185,46 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Demo { seed, cases } => {
+            let report = crate::demo::load(&settings, crate::demo::Options { seed, cases }).await?;
+            print!("{}", report.render());
+            Ok(())
+        }
+        Command::Stats { action } => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            match action {
+                StatsAction::Verify => {
+                    let diffs = stats::verify(&conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if diffs.is_empty() {
+                        println!("statistics verified: no difference from the cases");
+                        Ok(())
+                    } else {
+                        for d in &diffs {
+                            println!("{d}");
+                        }
+                        anyhow::bail!(
+                            "{} difference(s) between the statistics and the cases; \
+                             run `redress stats rebuild`",
+                            diffs.len()
+                        )
+                    }
+                }
+                StatsAction::Rebuild => {
+                    let r = stats::rebuild(&conn)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!(
+                        "statistics rebuilt from {} cases into {} institution-months \
+                         ({} counters corrected)",
+                        r.cases, r.cells, r.corrected
+                    );
+                    Ok(())
+                }
+            }
         }
         Command::Openapi { format } => {
             let api = crate::api::service();
@@ -235,6 +308,30 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
         },
     }
+}
+
+/// `serve --demo`: loads the demo into a database without institutions, so a newcomer
+/// opens the directory and sees a real picture.
+async fn load_demo_if_empty(settings: &Settings, cases: usize) -> anyhow::Result<()> {
+    let conn = db::connect(settings).await?;
+    db::migrate(&conn).await?;
+    let has_data = crate::demo::has_data(&conn).await?;
+    conn.close().await.ok();
+    if has_data {
+        tracing::info!("the database already has institutions; not loading the demo");
+        return Ok(());
+    }
+    let options = crate::demo::Options {
+        cases,
+        ..crate::demo::Options::default()
+    };
+    let report = crate::demo::load(settings, options).await?;
+    eprint!("{}", report.render());
+    eprintln!(
+        "open http://{}/institutions",
+        settings.bind.replace("0.0.0.0", "127.0.0.1")
+    );
+    Ok(())
 }
 
 fn role_name(r: RoleArg) -> &'static str {

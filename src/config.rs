@@ -61,6 +61,9 @@ pub struct Settings {
     pub attachments_dir: PathBuf,
     /// Run the background workers (SLA sweeper) in `serve`. Tests drive them by hand.
     pub run_workers: bool,
+    /// Below this many cases in a period, disclosure pages and statistics withhold
+    /// rates, medians and other figures ("too few cases to publish").
+    pub stats_min_cases: i64,
 }
 
 impl Default for Settings {
@@ -91,6 +94,7 @@ impl Default for Settings {
             sla_fulfilment: "15wd".into(),
             attachments_dir: PathBuf::from("data/attachments"),
             run_workers: true,
+            stats_min_cases: 10,
         }
     }
 }
@@ -122,6 +126,10 @@ impl Settings {
         anyhow::ensure!(
             self.body_limit_bytes >= 1024,
             "body_limit_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.stats_min_cases >= 1,
+            "stats_min_cases must be at least 1"
         );
         self.tz()?;
         self.sla_policy()?;

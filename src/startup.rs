@@ -42,6 +42,8 @@ pub struct AppState {
     pub tz: Tz,
     /// Filings share commits (see `service::filing_queue`).
     pub filings: FilingQueue,
+    /// The public pages' templates, compiled once.
+    pub pages: crate::pages::SharedPages,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             policy,
             tz,
+            pages: crate::pages::shared()?,
         };
         for warning in state.calendar_warnings() {
             tracing::warn!("{warning}");
@@ -111,14 +114,18 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = state.settings.body_limit_bytes;
+    let pages = state.pages.clone();
     Route::new()
         .nest("/api/v1", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .at("/institutions", get(crate::pages::directory))
+        .at("/institutions/:id", get(crate::pages::institution_page))
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .with(BodyLimit(limit))
         .data(state)
+        .data(pages)
         .catch_all_error(error::catch_all)
         .with(CatchPanic::new().with_handler(error::panic_response))
         .with(crate::telemetry::AccessLog)

@@ -118,6 +118,22 @@ pub enum ClockParty {
     Mediation,
 }
 
+/// The kind of an institution's public response to a published case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum PublicResponseKind {
+    #[sea_orm(string_value = "disputes_the_facts")]
+    DisputesTheFacts,
+    #[sea_orm(string_value = "resolved_with_the_learner")]
+    ResolvedWithTheLearner,
+    #[sea_orm(string_value = "acted_on_the_feedback")]
+    ActedOnTheFeedback,
+    #[sea_orm(string_value = "under_review")]
+    UnderReview,
+    #[sea_orm(string_value = "other")]
+    Other,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "complaints")]
 pub struct Model {
@@ -168,6 +184,19 @@ pub struct Model {
     pub rated_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The institution's own working days to its first answer (pauses excluded).
+    pub first_response_working_days: Option<i32>,
+    /// From when the case is open data: its first answer, or its response deadline.
+    pub published_at: Option<DateTimeUtc>,
+    /// The institution's short public response: a kind from a fixed list, and text.
+    pub public_response_kind: Option<PublicResponseKind>,
+    pub public_response_text: Option<String>,
+    pub public_response_at: Option<DateTimeUtc>,
+    /// A mediator's or regulator's amended redaction of the narrative, published
+    /// instead of the automatic one.
+    pub publication_text: Option<String>,
+    pub publication_amended_by: Option<Uuid>,
+    pub publication_amended_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

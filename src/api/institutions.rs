@@ -242,6 +242,7 @@ impl InstitutionsApi {
                     name_contains: name.0,
                     region: region?,
                     status: status.0.map(Into::into),
+                    ..Default::default()
                 },
                 limit?,
                 after?,

@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod complaints;
 pub mod institutions;
 pub mod mediation;
+pub mod public;
 pub mod validate;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -27,6 +28,8 @@ pub enum ApiTags {
     Mediation,
     /// Working-day calendars (holidays and make-up days)
     Calendars,
+    /// Published cases and complaint statistics, free to reuse
+    OpenData,
 }
 
 pub type Apis = (
@@ -38,6 +41,7 @@ pub type Apis = (
     mediation::MediationApi,
     mediation::ToolsApi,
     calendars::CalendarsApi,
+    public::OpenDataApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -51,6 +55,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             mediation::MediationApi,
             mediation::ToolsApi,
             calendars::CalendarsApi,
+            public::OpenDataApi,
         ),
         "redress",
         env!("CARGO_PKG_VERSION"),

@@ -12,9 +12,8 @@ use tokio::sync::Semaphore;
 
 use crate::domain::account::Password;
 
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
 pub async fn hash(password: &Password) -> anyhow::Result<String> {
     let _permit = HASHING.acquire().await?;

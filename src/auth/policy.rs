@@ -124,6 +124,27 @@ pub fn rate(actor: Actor) -> Result<(), ApiError> {
     }
 }
 
+/// Previewing and amending the redaction of a case's published narrative: the
+/// mediator holding the case's association, or a regulator.
+pub fn review_publication(actor: Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::Mediator | Actor::Regulator => Ok(()),
+        _ => Err(forbidden(
+            "review a publication; only mediators and regulators may",
+        )),
+    }
+}
+
+/// Writing the institution's public response to a case: that institution's staff.
+pub fn respond_publicly(actor: Actor) -> Result<(), ApiError> {
+    match actor {
+        Actor::InstitutionStaff => Ok(()),
+        _ => Err(forbidden(
+            "write a public response; only the institution's staff may",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +187,18 @@ mod tests {
         assert!(edit_disclosure(&who(Role::InstitutionStaff, Some(b)), a).is_err());
         assert!(edit_disclosure(&who(Role::Regulator, None), a).is_err());
         assert!(edit_disclosure(&who(Role::Admin, None), a).is_err());
+    }
+
+    #[test]
+    fn publication_review_and_public_responses() {
+        assert!(review_publication(Actor::Mediator).is_ok());
+        assert!(review_publication(Actor::Regulator).is_ok());
+        for a in [Actor::Learner, Actor::InstitutionStaff, Actor::Admin] {
+            assert!(review_publication(a).is_err());
+        }
+        assert!(respond_publicly(Actor::InstitutionStaff).is_ok());
+        for a in [Actor::Learner, Actor::Mediator, Actor::Regulator] {
+            assert!(respond_publicly(a).is_err());
+        }
     }
 }

@@ -23,7 +23,7 @@ use crate::{
     auth::{Principal, policy},
     db,
     domain::{
-        calendar::{Deadlines, WorkCalendar},
+        calendar::{Deadlines, Limit, WorkCalendar},
         lifecycle::{self, Action, Actor, CaseState},
         mediation::{SettlementKind, Side},
         refund,
@@ -479,6 +479,11 @@ pub async fn file_in(
         rated_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        // Open data from the response deadline on, unless answered sooner.
+        published_at: Set((state == CaseState::AwaitingResponse)
+            .then_some(due_at)
+            .flatten()),
+        ..Default::default()
     };
     let created = complaint::Entity::insert(row)
         .exec_with_returning(txn)
@@ -671,12 +676,24 @@ pub async fn apply(
                 next.paused_at = Set(None);
             }
             next.response_due_at = Set(clock.map(|(d, _)| d.due_at));
+            if case.first_response_at.is_none() {
+                next.published_at = Set(clock.map(|(d, _)| d.due_at));
+            }
         }
-        (_, CaseState::InfoRequested) => next.paused_at = Set(Some(now)),
+        (_, CaseState::InfoRequested) => {
+            next.paused_at = Set(Some(now));
+            if case.first_response_at.is_none() {
+                // A paused deadline cannot pass; publication waits for the resumed one.
+                next.published_at = Set(None);
+            }
+        }
         (ActionInput::Respond(answer), CaseState::Responded) => {
             if case.first_response_at.is_none() {
                 next.first_response_at = Set(Some(now));
                 next.timely = Set(Some(case.response_due_at.is_none_or(|d| now <= d)));
+                next.first_response_working_days =
+                    Set(Some(institution_working_days(rules, &case)));
+                next.published_at = Set(Some(now));
             }
             next.response_remedy = Set(Some(answer.remedy));
         }
@@ -688,6 +705,7 @@ pub async fn apply(
             if action == Action::Timeout && case.first_response_at.is_none() {
                 // The institution missed its deadline: it counts against it.
                 next.timely = Set(Some(false));
+                next.published_at = Set(Some(now));
                 sla::record_breach(txn, &case, now).await?;
             }
             let inst = institution::Entity::find_by_id(case.institution_id)
@@ -716,6 +734,10 @@ pub async fn apply(
         (_, CaseState::Rejected) => {
             next.outcome = Set(Some(Outcome::Rejected));
             next.closed_at = Set(Some(now));
+            if case.first_response_at.is_none() {
+                // Out of scope: not published against an institution that never answered.
+                next.published_at = Set(None);
+            }
         }
         (_, CaseState::Withdrawn) => {
             next.outcome = Set(Some(Outcome::Withdrawn));
@@ -763,6 +785,30 @@ pub async fn apply(
         sla::schedule(txn, &saved, clock.map(|(d, _)| d), now).await?;
     }
     Ok(saved)
+}
+
+/// The institution's own working days to its first answer (now): the limit less the
+/// working days its deadline still had, so intake review and paused time do not count.
+/// Under a plain-duration limit, the working days since filing.
+fn institution_working_days(rules: &Rules, case: &complaint::Model) -> i32 {
+    let now = rules.now;
+    let days = match (rules.policy.response, case.response_due_at) {
+        (Limit::WorkingDays(limit), Some(due)) => {
+            // The deadline's last day (it falls due at the following midnight).
+            let last = due - chrono::Duration::nanoseconds(1);
+            if now <= last {
+                let left = rules.calendar.working_days_elapsed(now, last, rules.tz);
+                limit.saturating_sub(left)
+            } else {
+                let over = rules.calendar.working_days_elapsed(last, now, rules.tz);
+                limit.saturating_add(over)
+            }
+        }
+        _ => rules
+            .calendar
+            .working_days_elapsed(case.created_at, now, rules.tz),
+    };
+    i32::try_from(days).unwrap_or(i32::MAX)
 }
 
 /// A message between the parties: a timeline event that leaves the state alone.

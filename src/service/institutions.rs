@@ -50,6 +50,8 @@ pub struct InstitutionChanges {
 pub struct Filter {
     pub name_contains: Option<String>,
     pub region: Option<RegionCode>,
+    /// Leading digits of the region code (`11` = Beijing), for the directory page.
+    pub region_prefix: Option<String>,
     pub status: Option<InstitutionStatus>,
 }
 
@@ -174,6 +176,12 @@ pub async fn list(
     }
     if let Some(region) = filter.region {
         q = q.filter(institution::Column::RegionCode.eq(region.as_str()));
+    }
+    if let Some(prefix) = filter
+        .region_prefix
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        q = q.filter(institution::Column::RegionCode.starts_with(prefix));
     }
     if let Some(status) = filter.status {
         q = q.filter(institution::Column::Status.eq(status));

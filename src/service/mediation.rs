@@ -388,7 +388,7 @@ pub async fn report_settlement(
         }
         (SettlementReport::Unfulfilled { .. }, Pending | Fulfilled | Overdue) => {
             policy::confirm_settlement(actor)?;
-            (Unfulfilled, "settlement_unfulfilled")
+            (Unfulfilled, super::stats::SETTLEMENT_UNFULFILLED)
         }
         _ => {
             return Err(ApiError::conflict(format!(

@@ -211,7 +211,7 @@ async fn fire(
         (TimerKind::Deadline, CaseState::Settled) => {
             // The institution did not carry out the agreement in time.
             if super::mediation::mark_overdue(&txn, case.id).await? {
-                system_event(&txn, &case, "settlement_overdue", &t, rules.now).await?;
+                system_event(&txn, &case, super::stats::SETTLEMENT_OVERDUE, &t, rules.now).await?;
             }
         }
         (TimerKind::Deadline, _) => {

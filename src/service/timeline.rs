@@ -27,7 +27,8 @@ pub struct NewEvent<'a> {
 
 /// Appends one event, linked to the case's latest. The caller holds the case row's
 /// write lock (it updated the case in the same transaction), so appends for one case
-/// never interleave; the unique (complaint_id, seq) index backs that up.
+/// never interleave; the unique (complaint_id, seq) index backs that up. The
+/// institution's statistics follow in the same transaction (`stats::on_event`).
 pub async fn append(
     db: &impl ConnectionTrait,
     e: NewEvent<'_>,
@@ -69,9 +70,11 @@ pub async fn append(
         prev_hash: Set(prev_hash),
         hash: Set(hash),
     };
-    Ok(complaint_event::Entity::insert(row)
+    let event = complaint_event::Entity::insert(row)
         .exec_with_returning(db)
-        .await?)
+        .await?;
+    super::stats::on_event(db, &event).await?;
+    Ok(event)
 }
 
 pub async fn list(

@@ -525,6 +525,23 @@ async fn an_unfulfilled_settlement_counts_against_the_institution() {
         .expect(200);
     assert_eq!(r.body["status"], "unfulfilled");
     assert_eq!(r.body["report_note"], "No classes were credited");
+
+    // The disclosure counters agree with a recomputation from the cases, and count this
+    // settlement once although it was both overdue and reported.
+    let differences = redress::service::stats::verify(&app.db).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+    let stats = app
+        .get(
+            &format!("/api/v1/institutions/{}/stats", c.institution),
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(
+        stats.body.to_string().contains("settlements_unfulfilled"),
+        "{}",
+        stats.body
+    );
 }
 
 #[tokio::test]
