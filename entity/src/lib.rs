@@ -15,3 +15,7 @@ pub mod login_throttle;
 pub mod reference_counter;
 pub mod sla_breach;
 pub mod timer;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_event;
+pub mod webhook_subscription;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_create_spine;
 mod m20261130_000002_create_complaints;
 mod m20261130_000003_create_timers;
+mod m20261130_000004_create_webhooks;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_spine::Migration),
             Box::new(m20261130_000002_create_complaints::Migration),
             Box::new(m20261130_000003_create_timers::Migration),
+            Box::new(m20261130_000004_create_webhooks::Migration),
         ]
     }
 }
