@@ -59,8 +59,24 @@ pub struct Settings {
     pub sla_fulfilment: String,
     /// Where attachment files are stored.
     pub attachments_dir: PathBuf,
-    /// Run the background workers (SLA sweeper) in `serve`. Tests drive them by hand.
+    /// Run the background workers (SLA sweeper, webhook dispatcher) in `serve`. Tests
+    /// drive them by hand.
     pub run_workers: bool,
+    /// Let webhooks target loopback, private, link-local and metadata addresses, and
+    /// plain `http`. Off in production (server-side request forgery); on for tests and
+    /// local demos whose receiver runs on the same machine.
+    pub webhooks_allow_private_targets: bool,
+    /// How long a receiver has to answer a webhook, in seconds.
+    pub webhooks_timeout_secs: u64,
+    /// How long a dispatcher owns the deliveries it claimed, in seconds; must exceed the
+    /// timeout. After a crash, claimed deliveries are retried once it runs out.
+    pub webhooks_lease_secs: u64,
+    /// How often an idle dispatcher looks for due deliveries, in milliseconds.
+    pub webhooks_poll_interval_ms: u64,
+    /// Deliveries claimed per dispatcher step.
+    pub webhooks_batch_size: u64,
+    /// Requests in flight at once per dispatcher.
+    pub webhooks_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -91,6 +107,12 @@ impl Default for Settings {
             sla_fulfilment: "15wd".into(),
             attachments_dir: PathBuf::from("data/attachments"),
             run_workers: true,
+            webhooks_allow_private_targets: false,
+            webhooks_timeout_secs: 15,
+            webhooks_lease_secs: 60,
+            webhooks_poll_interval_ms: 200,
+            webhooks_batch_size: 500,
+            webhooks_concurrency: 64,
         }
     }
 }
@@ -122,6 +144,22 @@ impl Settings {
         anyhow::ensure!(
             self.body_limit_bytes >= 1024,
             "body_limit_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            (1..=60).contains(&self.webhooks_timeout_secs),
+            "webhooks_timeout_secs must be between 1 and 60"
+        );
+        anyhow::ensure!(
+            self.webhooks_lease_secs > self.webhooks_timeout_secs,
+            "webhooks_lease_secs must be longer than webhooks_timeout_secs"
+        );
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.webhooks_batch_size),
+            "webhooks_batch_size must be between 1 and 10000"
+        );
+        anyhow::ensure!(
+            (1..=1024).contains(&self.webhooks_concurrency),
+            "webhooks_concurrency must be between 1 and 1024"
         );
         self.tz()?;
         self.sla_policy()?;

@@ -27,7 +27,7 @@ use crate::{
     db,
     domain::{calendar::WorkCalendar, sla::SlaPolicy},
     error::{self, Problem},
-    service::{calendars, complaints::Rules, secrets},
+    service::{calendars, complaints::Rules, secrets, webhook_delivery::Dispatcher},
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -40,6 +40,8 @@ pub struct AppState {
     pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     pub policy: SlaPolicy,
     pub tz: Tz,
+    /// Sends webhooks; one HTTP connection pool for the process.
+    pub dispatcher: Arc<Dispatcher>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
         let policy = settings.sla_policy()?;
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
+        let dispatcher = Arc::new(Dispatcher::new(&settings)?);
         let state = Self {
             db,
             settings: Arc::new(settings),
@@ -68,6 +71,7 @@ impl AppState {
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             policy,
             tz,
+            dispatcher,
         };
         for warning in state.calendar_warnings() {
             tracing::warn!("{warning}");
@@ -237,6 +241,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         if self.state.settings.run_workers {
             tokio::spawn(crate::workers::sla::run(self.state.clone()));
+            tokio::spawn(crate::workers::webhooks::run(self.state.clone()));
         }
         let app = routes(self.state.clone());
         Server::new_with_acceptor(self.acceptor)

@@ -7,6 +7,7 @@ pub mod calendars;
 pub mod complaints;
 pub mod institutions;
 pub mod validate;
+pub mod webhooks;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -24,6 +25,8 @@ pub enum ApiTags {
     Complaints,
     /// Working-day calendars (holidays and make-up days)
     Calendars,
+    /// Signed notifications of case events to subscribers' endpoints
+    Webhooks,
 }
 
 pub type Apis = (
@@ -33,9 +36,10 @@ pub type Apis = (
     associations::AssociationsApi,
     complaints::ComplaintsApi,
     calendars::CalendarsApi,
+    webhooks::WebhooksApi,
 );
 
-pub fn service() -> OpenApiService<Apis, ()> {
+pub fn service() -> OpenApiService<Apis, webhooks::EventWebhooks> {
     OpenApiService::new(
         (
             auth::AuthApi,
@@ -44,6 +48,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             associations::AssociationsApi,
             complaints::ComplaintsApi,
             calendars::CalendarsApi,
+            webhooks::WebhooksApi,
         ),
         "redress",
         env!("CARGO_PKG_VERSION"),
@@ -54,6 +59,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
          and every case closes with a recorded outcome. Errors are RFC 9457 problem details.",
     )
     .server("/api/v1")
+    .webhooks::<webhooks::EventWebhooks>()
 }
 
 /// The OpenAPI document as YAML (what `api-spec/openapi.yaml` holds).

@@ -11,3 +11,5 @@ pub mod secrets;
 pub mod sla;
 pub mod throttle;
 pub mod timeline;
+pub mod webhook_delivery;
+pub mod webhooks;

@@ -1,5 +1,6 @@
 //! Appending to and reading a case's hash-chained timeline. Appends happen inside the
-//! transaction of the change they record.
+//! transaction of the change they record, and each writes the change's webhook event to
+//! the outbox in that same transaction.
 use chrono::{DateTime, Utc};
 use entity::complaint_event;
 use sea_orm::{
@@ -69,9 +70,11 @@ pub async fn append(
         prev_hash: Set(prev_hash),
         hash: Set(hash),
     };
-    Ok(complaint_event::Entity::insert(row)
+    let saved = complaint_event::Entity::insert(row)
         .exec_with_returning(db)
-        .await?)
+        .await?;
+    super::webhooks::enqueue_case_event(db, &saved).await?;
+    Ok(saved)
 }
 
 pub async fn list(

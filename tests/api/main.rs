@@ -9,3 +9,4 @@ mod institutions;
 mod lifecycle;
 mod sla;
 mod spec;
+mod webhooks;
