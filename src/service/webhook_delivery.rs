@@ -63,11 +63,17 @@ pub struct Dispatcher {
     concurrency: usize,
 }
 
+/// Makes ring the process's TLS crypto provider, unless one is installed already.
+/// reqwest is built without a default provider (so the build stays free of aws-lc), so
+/// this must run before any reqwest client is built; [`Dispatcher::new`] calls it.
+pub fn install_tls_provider() {
+    // An error means another provider was installed first, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Dispatcher {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
-        // reqwest is built without a default crypto provider; ring is ours. Another
-        // part of the process may have installed one already, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let timeout = StdDuration::from_secs(settings.webhooks_timeout_secs);
         let allow_private = settings.webhooks_allow_private_targets;
         let mut builder = reqwest::Client::builder()

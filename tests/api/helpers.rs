@@ -55,7 +55,7 @@ pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
 }
 
-async fn fresh_database_url() -> String {
+pub async fn fresh_database_url() -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             let name = format!("redress_t_{}", Uuid::new_v4().simple());
@@ -442,6 +442,7 @@ impl Answer {
 
 #[derive(Default)]
 struct ReceiverState {
+    arrived: std::sync::atomic::AtomicUsize,
     log: std::sync::Mutex<Vec<Received>>,
     script: std::sync::Mutex<std::collections::VecDeque<Answer>>,
     default: std::sync::Mutex<Option<Answer>>,
@@ -461,6 +462,9 @@ impl poem::Endpoint for Hook {
     type Output = poem::Response;
 
     async fn call(&self, mut req: poem::Request) -> poem::Result<Self::Output> {
+        self.0
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let body = req.take_body().into_vec().await?;
         let header = |name: &str| {
             req.headers()
@@ -521,6 +525,13 @@ impl Receiver {
         *self.state.default.lock().unwrap() = Some(answer);
     }
 
+    /// Requests that arrived, answered or not.
+    #[allow(dead_code)]
+    pub fn arrived(&self) -> usize {
+        self.state.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Requests answered, in the order they were answered.
     pub fn received(&self) -> Vec<Received> {
         self.state.log.lock().unwrap().clone()
     }

@@ -9,4 +9,5 @@ mod institutions;
 mod lifecycle;
 mod sla;
 mod spec;
+mod webhook_crash;
 mod webhooks;
