@@ -75,8 +75,11 @@ pub struct Settings {
     pub webhooks_poll_interval_ms: u64,
     /// Deliveries claimed per dispatcher step.
     pub webhooks_batch_size: u64,
-    /// Requests in flight at once per dispatcher.
+    /// Requests in flight at once per dispatcher loop.
     pub webhooks_concurrency: usize,
+    /// Dispatcher loops per process: while one waits for its batch's answers, another
+    /// claims and sends the next.
+    pub webhooks_dispatchers: usize,
 }
 
 impl Default for Settings {
@@ -113,6 +116,7 @@ impl Default for Settings {
             webhooks_poll_interval_ms: 200,
             webhooks_batch_size: 500,
             webhooks_concurrency: 64,
+            webhooks_dispatchers: 2,
         }
     }
 }
@@ -160,6 +164,10 @@ impl Settings {
         anyhow::ensure!(
             (1..=1024).contains(&self.webhooks_concurrency),
             "webhooks_concurrency must be between 1 and 1024"
+        );
+        anyhow::ensure!(
+            (1..=32).contains(&self.webhooks_dispatchers),
+            "webhooks_dispatchers must be between 1 and 32"
         );
         self.tz()?;
         self.sla_policy()?;

@@ -42,6 +42,9 @@ pub struct AppState {
     pub tz: Tz,
     /// Sends webhooks; one HTTP connection pool for the process.
     pub dispatcher: Arc<Dispatcher>,
+    /// Wakes an idle webhook dispatcher after a change, so that it need not wait for
+    /// its next poll. Changes made by other replicas are found by polling.
+    pub webhook_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             policy,
             tz,
             dispatcher,
+            webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
         };
         for warning in state.calendar_warnings() {
             tracing::warn!("{warning}");
@@ -112,8 +116,12 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let limit = state.settings.body_limit_bytes;
+    let wakeup = state.webhook_wakeup.clone();
     Route::new()
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            api.around(move |ep, req| nudge_after_writes(ep, req, wakeup.clone())),
+        )
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .at("/healthz", get(healthz))
@@ -125,6 +133,20 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
         .with(crate::telemetry::AccessLog)
         .with(RequestId::default().reuse_id(ReuseId::Ignore))
         .map_to_response()
+}
+
+/// A successful write may have put events in the outbox: wake the dispatcher.
+async fn nudge_after_writes<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    wakeup: Arc<tokio::sync::Notify>,
+) -> poem::Result<Response> {
+    let writes = !req.method().is_safe();
+    let resp = ep.call(req).await?.into_response();
+    if writes && resp.status().is_success() {
+        wakeup.notify_one();
+    }
+    Ok(resp)
 }
 
 #[handler]

@@ -398,6 +398,8 @@ pub fn credit_code(n: u32) -> String {
 #[allow(dead_code)] // not every test reads every field
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub id: String,
     pub timestamp: String,
     pub signature: String,
@@ -462,6 +464,7 @@ impl poem::Endpoint for Hook {
     type Output = poem::Response;
 
     async fn call(&self, mut req: poem::Request) -> poem::Result<Self::Output> {
+        let arrived_at = std::time::Instant::now();
         self.0
             .arrived
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -479,6 +482,7 @@ impl poem::Endpoint for Hook {
                 .unwrap_or_else(|| Answer::status(200))
         };
         let received = Received {
+            at: arrived_at,
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp"),
             signature: header("webhook-signature"),

@@ -9,5 +9,6 @@ mod institutions;
 mod lifecycle;
 mod sla;
 mod spec;
+mod webhook_bench;
 mod webhook_crash;
 mod webhooks;
