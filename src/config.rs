@@ -68,8 +68,9 @@ pub struct Settings {
     pub webhooks_allow_private_targets: bool,
     /// How long a receiver has to answer a webhook, in seconds.
     pub webhooks_timeout_secs: u64,
-    /// How long a dispatcher owns the deliveries it claimed, in seconds; must exceed the
-    /// timeout. After a crash, claimed deliveries are retried once it runs out.
+    /// How long a dispatcher owns the deliveries it claimed, in seconds; at least the
+    /// timeout plus 5. After a crash, claimed deliveries are retried once it runs out;
+    /// a step starts no attempt that could outlast it.
     pub webhooks_lease_secs: u64,
     /// How often an idle dispatcher looks for due deliveries, in milliseconds.
     pub webhooks_poll_interval_ms: u64,
@@ -154,8 +155,8 @@ impl Settings {
             "webhooks_timeout_secs must be between 1 and 60"
         );
         anyhow::ensure!(
-            self.webhooks_lease_secs > self.webhooks_timeout_secs,
-            "webhooks_lease_secs must be longer than webhooks_timeout_secs"
+            self.webhooks_lease_secs >= self.webhooks_timeout_secs + 5,
+            "webhooks_lease_secs must exceed webhooks_timeout_secs by 5 s or more"
         );
         anyhow::ensure!(
             (1..=10_000).contains(&self.webhooks_batch_size),

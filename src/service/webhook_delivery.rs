@@ -53,6 +53,9 @@ use crate::{
 /// How much of a receiver's answer is kept in the log.
 pub const RESPONSE_LOG_BYTES: usize = 1024;
 
+/// Time kept in hand, beyond the request timeout, to record a result within the lease.
+const LEASE_MARGIN: Duration = Duration::seconds(2);
+
 /// Sends webhooks: one HTTP client (connection pool) shared by every step.
 pub struct Dispatcher {
     client: reqwest::Client,
@@ -170,18 +173,46 @@ pub async fn run_once(
     let mut dispatch = Dispatch::default();
     (dispatch.events, dispatch.created) = fan_out(db, dispatcher.batch, now).await?;
     let jobs = claim(db, dispatcher, now).await?;
-    dispatch.attempted = jobs.len();
     if jobs.is_empty() {
         return Ok(dispatch);
     }
+    let claim_token = jobs[0].claim;
     let started = Instant::now();
-    let sent: Vec<Sent> = stream::iter(jobs)
+    let results: Vec<Result<Sent, Uuid>> = stream::iter(jobs)
         .map(|job| send(dispatcher, job, now, started))
         .buffer_unordered(dispatcher.concurrency)
         .collect()
         .await;
+    let (sent, skipped): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let sent: Vec<Sent> = sent.into_iter().filter_map(Result::ok).collect();
+    let skipped: Vec<Uuid> = skipped.into_iter().filter_map(Result::err).collect();
+    dispatch.attempted = sent.len();
     record(db, sent, now, &mut dispatch).await?;
+    if !skipped.is_empty() {
+        release(db, claim_token, skipped).await?;
+    }
     Ok(dispatch)
+}
+
+/// Gives back claims a step did not get to, so the next step takes them at once.
+async fn release(db: &DatabaseConnection, token: Uuid, ids: Vec<Uuid>) -> anyhow::Result<()> {
+    use webhook_delivery::Column as D;
+    tracing::info!(
+        count = ids.len(),
+        "webhook batch outran its lease; releasing the rest"
+    );
+    let txn = db::begin_write(db).await?;
+    for chunk in chunked(ids, 500) {
+        webhook_delivery::Entity::update_many()
+            .col_expr(D::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(D::ClaimToken, Expr::value(Option::<Uuid>::None))
+            .filter(D::Id.is_in(chunk))
+            .filter(D::ClaimToken.eq(token))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The time `started` was `now`, moved on by the real time since (so that a slow batch
@@ -438,8 +469,20 @@ struct Sent {
     retry_after: Option<Duration>,
 }
 
-async fn send(dispatcher: &Dispatcher, job: Job, now: DateTime<Utc>, started: Instant) -> Sent {
+/// Attempts one delivery, unless the attempt could outlast the claim's lease (then
+/// another dispatcher might take the delivery meanwhile); such jobs come back as `Err`.
+async fn send(
+    dispatcher: &Dispatcher,
+    job: Job,
+    now: DateTime<Utc>,
+    started: Instant,
+) -> Result<Sent, Uuid> {
     let attempted_at = at(now, started);
+    let worst_end =
+        attempted_at + Duration::from_std(dispatcher.timeout).unwrap_or_default() + LEASE_MARGIN;
+    if worst_end > now + dispatcher.lease {
+        return Err(job.delivery.id);
+    }
     let timestamp = attempted_at.timestamp();
     let begun = Instant::now();
     let result = attempt(dispatcher, &job, timestamp).await;
@@ -472,7 +515,7 @@ async fn send(dispatcher: &Dispatcher, job: Job, now: DateTime<Utc>, started: In
         }
         Err(e) => sent.error = Some(e),
     }
-    sent
+    Ok(sent)
 }
 
 struct Answer {
@@ -536,7 +579,13 @@ async fn first_bytes(mut response: reqwest::Response) -> String {
         }
     }
     bytes.truncate(RESPONSE_LOG_BYTES);
-    String::from_utf8_lossy(&bytes).into_owned()
+    printable(&String::from_utf8_lossy(&bytes))
+}
+
+/// Text a database column takes: PostgreSQL refuses NUL characters in text, and one
+/// receiver's odd answer must not stop the log of a whole batch.
+fn printable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 /// A short account of a failed request, with its causes.
@@ -555,7 +604,7 @@ fn describe(e: &reqwest::Error, timeout: StdDuration) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    text.chars().take(500).collect()
+    printable(&text.chars().take(500).collect::<String>())
 }
 
 /// What an attempt means for its delivery and endpoint.
@@ -764,6 +813,12 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_never_reach_the_database() {
+        assert_eq!(printable("a\0b"), "a\u{FFFD}b");
+        assert_eq!(printable("plain"), "plain");
+    }
 
     #[test]
     fn chunks_cover_everything_in_order() {

@@ -53,7 +53,7 @@ impl Server {
             .env("REDRESS_ATTACHMENTS_DIR", dir.join("files"))
             .env("REDRESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
             .env("REDRESS_WEBHOOKS_TIMEOUT_SECS", "2")
-            .env("REDRESS_WEBHOOKS_LEASE_SECS", "3")
+            .env("REDRESS_WEBHOOKS_LEASE_SECS", "7")
             .env("REDRESS_WEBHOOKS_POLL_INTERVAL_MS", "20")
             .env("REDRESS_WEBHOOKS_BATCH_SIZE", "16")
             .env("REDRESS_WEBHOOKS_CONCURRENCY", "8")

@@ -850,3 +850,47 @@ async fn deleting_a_subscription_stops_its_deliveries() {
     app.deliver().await;
     assert_eq!(receiver.received().len(), 1);
 }
+
+#[tokio::test]
+async fn a_batch_that_would_outrun_its_lease_gives_back_the_rest() {
+    // One request at a time, each taking half a second, and a lease of 6 s with a 1 s
+    // timeout: attempts may start only in the first 3 s.
+    let app = spawn_app_with(|s| {
+        s.webhooks_timeout_secs = 1;
+        s.webhooks_lease_secs = 6;
+        s.webhooks_concurrency = 1;
+    })
+    .await;
+    let (c, receiver, hook) = subscribed_case(&app).await;
+    receiver.answer_all(Answer::status(200).delay(std::time::Duration::from_millis(500)));
+    for _ in 0..10 {
+        file_again(&app, &c).await;
+    }
+    let first = app.deliver().await;
+    assert!(
+        (1..10).contains(&first.attempted),
+        "the lease cut the batch short: {first:?}"
+    );
+    assert_eq!(first.succeeded, first.attempted);
+    // The rest is claimable at once, at the same instant; nothing is sent twice.
+    let second = app.deliver().await;
+    assert_eq!(first.attempted + second.attempted, 10, "{second:?}");
+    let ids: std::collections::HashSet<_> = receiver.received().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(receiver.received().len(), 10);
+    let log = deliveries(&app, &c.staff, &id_of(&hook)).await;
+    assert!(log.iter().all(|d| d["state"] == "succeeded"));
+}
+
+#[tokio::test]
+async fn an_answer_with_nul_bytes_is_logged() {
+    let app = spawn_app().await;
+    let (c, receiver, hook) = subscribed_case(&app).await;
+    receiver.script([Answer::status(500).body("bad\0answer")]);
+    act(&app, &c.staff, &c.id, "respond", Some(refund_answer()))
+        .await
+        .expect(200);
+    assert_eq!(app.deliver().await.failed, 1);
+    let log = deliveries(&app, &c.staff, &id_of(&hook)).await;
+    assert_eq!(log[0]["attempts"][0]["response_body"], "bad\u{FFFD}answer");
+}
