@@ -255,6 +255,24 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(!s.webhooks_allow_private_targets);
+            assert_eq!(s.webhooks_timeout_secs, 15);
+            jail.set_env("REDRESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true");
+            assert!(Settings::load(None).unwrap().webhooks_allow_private_targets);
+            jail.set_env("REDRESS_WEBHOOKS_LEASE_SECS", "17");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("webhooks_lease_secs"), "{err}");
+            jail.set_env("REDRESS_WEBHOOKS_LEASE_SECS", "20");
+            jail.set_env("REDRESS_WEBHOOKS_CONCURRENCY", "0");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_timezone_is_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("REDRESS_TIMEZONE", "Mars/Olympus");
