@@ -425,23 +425,22 @@ pub async fn deliveries(
         .await?;
     let (rows, next) = paging::finish(rows, limit, |r| r.id);
     let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
-    let mut attempts = webhook_attempt::Entity::find()
+    let mut attempts: std::collections::HashMap<Uuid, Vec<webhook_attempt::Model>> =
+        std::collections::HashMap::new();
+    for a in webhook_attempt::Entity::find()
         .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
         .order_by_asc(webhook_attempt::Column::AttemptedAt)
         .order_by_asc(webhook_attempt::Column::Id)
         .all(db)
-        .await?;
+        .await?
+    {
+        attempts.entry(a.delivery_id).or_default().push(a);
+    }
     let logs = rows
         .into_iter()
-        .map(|delivery| {
-            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut attempts)
-                .into_iter()
-                .partition(|a| a.delivery_id == delivery.id);
-            attempts = rest;
-            DeliveryLog {
-                delivery,
-                attempts: mine,
-            }
+        .map(|delivery| DeliveryLog {
+            attempts: attempts.remove(&delivery.id).unwrap_or_default(),
+            delivery,
         })
         .collect();
     Ok((logs, next))
