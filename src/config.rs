@@ -59,11 +59,31 @@ pub struct Settings {
     pub sla_fulfilment: String,
     /// Where attachment files are stored.
     pub attachments_dir: PathBuf,
-    /// Run the background workers (SLA sweeper) in `serve`. Tests drive them by hand.
+    /// Run the background workers (SLA sweeper, webhook dispatcher) in `serve`. Tests
+    /// drive them by hand.
     pub run_workers: bool,
     /// Below this many cases in a period, disclosure pages and statistics withhold
     /// rates, medians and other figures ("too few cases to publish").
     pub stats_min_cases: i64,
+    /// Let webhooks target loopback, private, link-local and metadata addresses, and
+    /// plain `http`. Off in production (server-side request forgery); on for tests and
+    /// local demos whose receiver runs on the same machine.
+    pub webhooks_allow_private_targets: bool,
+    /// How long a receiver has to answer a webhook, in seconds.
+    pub webhooks_timeout_secs: u64,
+    /// How long a dispatcher owns the deliveries it claimed, in seconds; at least the
+    /// timeout plus 5. After a crash, claimed deliveries are retried once it runs out;
+    /// a step starts no attempt that could outlast it.
+    pub webhooks_lease_secs: u64,
+    /// How often an idle dispatcher looks for due deliveries, in milliseconds.
+    pub webhooks_poll_interval_ms: u64,
+    /// Deliveries claimed per dispatcher step.
+    pub webhooks_batch_size: u64,
+    /// Requests in flight at once per dispatcher loop.
+    pub webhooks_concurrency: usize,
+    /// Dispatcher loops per process: while one waits for its batch's answers, another
+    /// claims and sends the next.
+    pub webhooks_dispatchers: usize,
 }
 
 impl Default for Settings {
@@ -95,6 +115,13 @@ impl Default for Settings {
             attachments_dir: PathBuf::from("data/attachments"),
             run_workers: true,
             stats_min_cases: 10,
+            webhooks_allow_private_targets: false,
+            webhooks_timeout_secs: 15,
+            webhooks_lease_secs: 60,
+            webhooks_poll_interval_ms: 200,
+            webhooks_batch_size: 500,
+            webhooks_concurrency: 64,
+            webhooks_dispatchers: 2,
         }
     }
 }
@@ -130,6 +157,26 @@ impl Settings {
         anyhow::ensure!(
             self.stats_min_cases >= 1,
             "stats_min_cases must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=60).contains(&self.webhooks_timeout_secs),
+            "webhooks_timeout_secs must be between 1 and 60"
+        );
+        anyhow::ensure!(
+            self.webhooks_lease_secs >= self.webhooks_timeout_secs + 5,
+            "webhooks_lease_secs must exceed webhooks_timeout_secs by 5 s or more"
+        );
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.webhooks_batch_size),
+            "webhooks_batch_size must be between 1 and 10000"
+        );
+        anyhow::ensure!(
+            (1..=1024).contains(&self.webhooks_concurrency),
+            "webhooks_concurrency must be between 1 and 1024"
+        );
+        anyhow::ensure!(
+            (1..=32).contains(&self.webhooks_dispatchers),
+            "webhooks_dispatchers must be between 1 and 32"
         );
         self.tz()?;
         self.sla_policy()?;
@@ -211,6 +258,24 @@ mod tests {
             jail.set_env("REDRESS_SLA_RESPONSE", "ten days");
             let err = Settings::load(None).unwrap_err().to_string();
             assert!(err.contains("sla_response"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(!s.webhooks_allow_private_targets);
+            assert_eq!(s.webhooks_timeout_secs, 15);
+            jail.set_env("REDRESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true");
+            assert!(Settings::load(None).unwrap().webhooks_allow_private_targets);
+            jail.set_env("REDRESS_WEBHOOKS_LEASE_SECS", "17");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("webhooks_lease_secs"), "{err}");
+            jail.set_env("REDRESS_WEBHOOKS_LEASE_SECS", "20");
+            jail.set_env("REDRESS_WEBHOOKS_CONCURRENCY", "0");
+            assert!(Settings::load(None).is_err());
             Ok(())
         });
     }

@@ -27,7 +27,10 @@ use crate::{
     db,
     domain::{calendar::WorkCalendar, sla::SlaPolicy},
     error::{self, Problem},
-    service::{calendars, complaints::Rules, filing_queue::FilingQueue, secrets},
+    service::{
+        calendars, complaints::Rules, filing_queue::FilingQueue, secrets,
+        webhook_delivery::Dispatcher,
+    },
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -44,6 +47,11 @@ pub struct AppState {
     pub filings: FilingQueue,
     /// The public pages' templates, compiled once.
     pub pages: crate::pages::SharedPages,
+    /// Sends webhooks; one HTTP connection pool for the process.
+    pub dispatcher: Arc<Dispatcher>,
+    /// Wakes an idle webhook dispatcher after a change, so that it need not wait for
+    /// its next poll. Changes made by other replicas are found by polling.
+    pub webhook_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -64,6 +72,7 @@ impl AppState {
         let policy = settings.sla_policy()?;
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
+        let dispatcher = Arc::new(Dispatcher::new(&settings)?);
         let state = Self {
             filings: FilingQueue::start(db.clone()),
             db,
@@ -74,6 +83,8 @@ impl AppState {
             policy,
             tz,
             pages: crate::pages::shared()?,
+            dispatcher,
+            webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
         };
         for warning in state.calendar_warnings() {
             tracing::warn!("{warning}");
@@ -115,8 +126,12 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
     let docs = api.swagger_ui();
     let limit = state.settings.body_limit_bytes;
     let pages = state.pages.clone();
+    let wakeup = state.webhook_wakeup.clone();
     Route::new()
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            api.around(move |ep, req| nudge_after_writes(ep, req, wakeup.clone())),
+        )
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .at("/institutions", get(crate::pages::directory))
@@ -131,6 +146,20 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
         .with(crate::telemetry::AccessLog)
         .with(RequestId::default().reuse_id(ReuseId::Ignore))
         .map_to_response()
+}
+
+/// A successful write may have put events in the outbox: wake the dispatcher.
+async fn nudge_after_writes<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    wakeup: Arc<tokio::sync::Notify>,
+) -> poem::Result<Response> {
+    let writes = !req.method().is_safe();
+    let resp = ep.call(req).await?.into_response();
+    if writes && resp.status().is_success() {
+        wakeup.notify_one();
+    }
+    Ok(resp)
 }
 
 #[handler]
@@ -247,6 +276,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         if self.state.settings.run_workers {
             tokio::spawn(crate::workers::sla::run(self.state.clone()));
+            tokio::spawn(crate::workers::webhooks::run(self.state.clone()));
         }
         let app = routes(self.state.clone());
         Server::new_with_acceptor(self.acceptor)

@@ -21,3 +21,7 @@ pub mod reference_counter;
 pub mod settlement;
 pub mod sla_breach;
 pub mod timer;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_event;
+pub mod webhook_subscription;

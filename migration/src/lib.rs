@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_create_spine;
 mod m20261130_000002_create_complaints;
 mod m20261130_000003_create_timers;
+mod m20261130_000004_create_webhooks;
 mod m20261130_000005_create_stats;
 mod m20261130_000006_create_mediation;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_spine::Migration),
             Box::new(m20261130_000002_create_complaints::Migration),
             Box::new(m20261130_000003_create_timers::Migration),
+            Box::new(m20261130_000004_create_webhooks::Migration),
             Box::new(m20261130_000005_create_stats::Migration),
             Box::new(m20261130_000006_create_mediation::Migration),
         ]

@@ -9,6 +9,7 @@ pub mod institutions;
 pub mod mediation;
 pub mod public;
 pub mod validate;
+pub mod webhooks;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -30,6 +31,8 @@ pub enum ApiTags {
     Calendars,
     /// Published cases and complaint statistics, free to reuse
     OpenData,
+    /// Signed notifications of case events to subscribers' endpoints
+    Webhooks,
 }
 
 pub type Apis = (
@@ -42,9 +45,10 @@ pub type Apis = (
     mediation::ToolsApi,
     calendars::CalendarsApi,
     public::OpenDataApi,
+    webhooks::WebhooksApi,
 );
 
-pub fn service() -> OpenApiService<Apis, ()> {
+pub fn service() -> OpenApiService<Apis, webhooks::EventWebhooks> {
     OpenApiService::new(
         (
             auth::AuthApi,
@@ -56,6 +60,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             mediation::ToolsApi,
             calendars::CalendarsApi,
             public::OpenDataApi,
+            webhooks::WebhooksApi,
         ),
         "redress",
         env!("CARGO_PKG_VERSION"),
@@ -66,6 +71,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
          and every case closes with a recorded outcome. Errors are RFC 9457 problem details.",
     )
     .server("/api/v1")
+    .webhooks::<webhooks::EventWebhooks>()
 }
 
 /// The OpenAPI document as YAML (what `api-spec/openapi.yaml` holds).

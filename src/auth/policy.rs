@@ -1,7 +1,11 @@
 //! Authorization rules in one place. Handlers ask these questions; they never compare
 //! roles themselves. Object-level rules answer "not found" for objects the caller may
 //! not see, so ids cannot be probed.
-use entity::{account::Role, complaint};
+use entity::{
+    account::Role,
+    complaint,
+    webhook_subscription::{self, Scope},
+};
 use uuid::Uuid;
 
 use super::Principal;
@@ -145,6 +149,62 @@ pub fn respond_publicly(actor: Actor) -> Result<(), ApiError> {
     }
 }
 
+/// Whose events a caller's webhook subscriptions carry, and so which subscriptions
+/// are theirs to manage: staff share their institution's, mediators their
+/// association's, regulators the platform-wide ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOwner {
+    Institution(Uuid),
+    Association(Uuid),
+    Platform,
+}
+
+impl WebhookOwner {
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::Institution(_) => Scope::Institution,
+            Self::Association(_) => Scope::Association,
+            Self::Platform => Scope::Platform,
+        }
+    }
+
+    pub fn institution_id(self) -> Option<Uuid> {
+        match self {
+            Self::Institution(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn association_id(self) -> Option<Uuid> {
+        match self {
+            Self::Association(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether the subscription belongs to this owner. A subscription that does not
+    /// is answered as not found.
+    pub fn owns(self, sub: &webhook_subscription::Model) -> bool {
+        sub.scope == self.scope()
+            && sub.institution_id == self.institution_id()
+            && sub.association_id == self.association_id()
+    }
+}
+
+/// Subscribing to webhooks: institution staff, mediators and regulators. Learners and
+/// admins may not (403).
+pub fn webhook_owner(p: &Principal) -> Result<WebhookOwner, ApiError> {
+    match (p.role, p.institution_id, p.association_id) {
+        (Role::InstitutionStaff, Some(inst), _) => Ok(WebhookOwner::Institution(inst)),
+        (Role::Mediator, _, Some(assoc)) => Ok(WebhookOwner::Association(assoc)),
+        (Role::Regulator, _, _) => Ok(WebhookOwner::Platform),
+        (Role::InstitutionStaff | Role::Mediator, _, _) => Err(ApiError::Forbidden(
+            "your account is not bound to an institution or association".into(),
+        )),
+        (Role::Learner | Role::Admin, _, _) => Err(forbidden("subscribe to webhooks")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +260,31 @@ mod tests {
         for a in [Actor::Learner, Actor::Mediator, Actor::Regulator] {
             assert!(respond_publicly(a).is_err());
         }
+    }
+
+    #[test]
+    fn webhook_owners_by_role() {
+        let a = Uuid::now_v7();
+        let staff = who(Role::InstitutionStaff, Some(a));
+        assert_eq!(webhook_owner(&staff).unwrap(), WebhookOwner::Institution(a));
+        let mediator = Principal {
+            association_id: Some(a),
+            ..who(Role::Mediator, None)
+        };
+        assert_eq!(
+            webhook_owner(&mediator).unwrap(),
+            WebhookOwner::Association(a)
+        );
+        assert_eq!(
+            webhook_owner(&who(Role::Regulator, None)).unwrap(),
+            WebhookOwner::Platform
+        );
+        for role in [Role::Learner, Role::Admin] {
+            assert!(matches!(
+                webhook_owner(&who(role, None)),
+                Err(ApiError::Forbidden(_))
+            ));
+        }
+        assert!(webhook_owner(&who(Role::InstitutionStaff, None)).is_err());
     }
 }

@@ -10,4 +10,7 @@ pub mod refund;
 pub mod region;
 pub mod sla;
 pub mod timeline;
+pub mod webhook_event;
+pub mod webhook_retry;
 pub mod webhook_signature;
+pub mod webhook_target;

@@ -15,3 +15,5 @@ pub mod sla;
 pub mod stats;
 pub mod throttle;
 pub mod timeline;
+pub mod webhook_delivery;
+pub mod webhooks;

@@ -1,5 +1,6 @@
 //! Appending to and reading a case's hash-chained timeline. Appends happen inside the
-//! transaction of the change they record.
+//! transaction of the change they record, and each writes the change's webhook event to
+//! the outbox in that same transaction.
 use chrono::{DateTime, Utc};
 use entity::complaint_event;
 use sea_orm::{
@@ -74,6 +75,7 @@ pub async fn append(
         .exec_with_returning(db)
         .await?;
     super::stats::on_event(db, &event).await?;
+    super::webhooks::enqueue_case_event(db, &event).await?;
     Ok(event)
 }
 

@@ -20,6 +20,8 @@ pub async fn run(state: AppState) {
         match sla::run_once(&state.db, &state.rules(), BATCH).await {
             Ok(sweep) if sweep.claimed > 0 => {
                 tracing::info!(?sweep, "sla sweep");
+                // Fired timers wrote events to the outbox.
+                state.webhook_wakeup.notify_one();
             }
             Ok(_) => tokio::time::sleep(IDLE).await,
             Err(e) => {

@@ -1,5 +1,5 @@
-//! The authorization table for the spine's endpoints: every endpoint × every caller,
-//! with the expected status. A row per pair; none missing.
+//! The authorization table for the spine's and the webhooks' endpoints: every
+//! endpoint × every caller, with the expected status. A row per pair; none missing.
 use entity::account::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -39,9 +39,19 @@ enum Endpoint {
     PutDisclosure,
     ListAssociations,
     CreateAssociation,
+    CreateWebhook,
+    ListWebhooks,
+    GetWebhook,
+    PatchWebhook,
+    ListWebhookDeliveries,
+    RedeliverWebhook,
+    RotateWebhookSecret,
+    PingWebhook,
+    DeleteWebhook,
 }
 
-const ENDPOINTS: [Endpoint; 9] = [
+/// `DeleteWebhook` comes last: it removes the subscription the others use.
+const ENDPOINTS: [Endpoint; 18] = [
     Endpoint::Me,
     Endpoint::CreateAccount,
     Endpoint::ListInstitutions,
@@ -51,6 +61,15 @@ const ENDPOINTS: [Endpoint; 9] = [
     Endpoint::PutDisclosure,
     Endpoint::ListAssociations,
     Endpoint::CreateAssociation,
+    Endpoint::CreateWebhook,
+    Endpoint::ListWebhooks,
+    Endpoint::GetWebhook,
+    Endpoint::PatchWebhook,
+    Endpoint::ListWebhookDeliveries,
+    Endpoint::RedeliverWebhook,
+    Endpoint::RotateWebhookSecret,
+    Endpoint::PingWebhook,
+    Endpoint::DeleteWebhook,
 ];
 
 /// The expected status for each pair (DESIGN §1 and §6).
@@ -69,12 +88,44 @@ fn expected(e: Endpoint, c: Caller) -> u16 {
         (PatchInstitution, _) => 403,
         (PutDisclosure, StaffOwn) => 200,
         (PutDisclosure, _) => 403,
+        // Learners and admins do not subscribe; the others own their subscriptions, and
+        // another owner's answer 404.
+        (
+            CreateWebhook
+            | ListWebhooks
+            | GetWebhook
+            | PatchWebhook
+            | ListWebhookDeliveries
+            | RedeliverWebhook
+            | RotateWebhookSecret
+            | PingWebhook
+            | DeleteWebhook,
+            Learner | Admin,
+        ) => 403,
+        (CreateWebhook, _) => 201,
+        (ListWebhooks, _) => 200,
+        (GetWebhook | PatchWebhook | ListWebhookDeliveries | RotateWebhookSecret, StaffOwn) => 200,
+        (RedeliverWebhook | PingWebhook, StaffOwn) => 202,
+        (DeleteWebhook, StaffOwn) => 204,
+        (
+            GetWebhook
+            | PatchWebhook
+            | ListWebhookDeliveries
+            | RedeliverWebhook
+            | RotateWebhookSecret
+            | PingWebhook
+            | DeleteWebhook,
+            _,
+        ) => 404,
     }
 }
 
 struct World {
     institution: Uuid,
     tokens: Vec<(Caller, Option<String>)>,
+    /// A subscription of the own institution's staff, and one of its deliveries.
+    webhook: String,
+    delivery: String,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -108,14 +159,44 @@ async fn world(app: &TestApp) -> World {
         };
         tokens.push((c, token));
     }
+    let staff = tokens
+        .iter()
+        .find(|(c, _)| *c == Caller::StaffOwn)
+        .and_then(|(_, t)| t.clone())
+        .unwrap();
+    let hook = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&staff),
+            json!({ "url": "http://127.0.0.1:9/hook" }),
+        )
+        .await
+        .expect(201)
+        .body;
+    let webhook = hook["id"].as_str().unwrap().to_owned();
+    let delivery = app
+        .post(
+            &format!("/api/v1/webhooks/{webhook}/ping"),
+            Some(&staff),
+            json!({}),
+        )
+        .await
+        .expect(202)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     World {
         institution: own,
         tokens,
+        webhook,
+        delivery,
     }
 }
 
 fn request(e: Endpoint, w: &World, n: u32) -> (Method, String, Option<Value>) {
     let inst = w.institution;
+    let hook = format!("/api/v1/webhooks/{}", w.webhook);
     match e {
         Endpoint::Me => (Method::GET, "/api/v1/me".into(), None),
         Endpoint::CreateAccount => (
@@ -153,6 +234,27 @@ fn request(e: Endpoint, w: &World, n: u32) -> (Method, String, Option<Value>) {
             "/api/v1/associations".into(),
             Some(json!({ "name": format!("Assoc {n}"), "regions": ["110000"] })),
         ),
+        Endpoint::CreateWebhook => (
+            Method::POST,
+            "/api/v1/webhooks".into(),
+            Some(json!({ "url": format!("http://127.0.0.1:9/hook/{n}") })),
+        ),
+        Endpoint::ListWebhooks => (Method::GET, "/api/v1/webhooks".into(), None),
+        Endpoint::GetWebhook => (Method::GET, hook, None),
+        Endpoint::PatchWebhook => (
+            Method::PATCH,
+            hook,
+            Some(json!({ "description": format!("version {n}") })),
+        ),
+        Endpoint::ListWebhookDeliveries => (Method::GET, format!("{hook}/deliveries"), None),
+        Endpoint::RedeliverWebhook => (
+            Method::POST,
+            format!("{hook}/deliveries/{}/redeliver", w.delivery),
+            Some(json!({})),
+        ),
+        Endpoint::RotateWebhookSecret => (Method::POST, format!("{hook}/rotate"), Some(json!({}))),
+        Endpoint::PingWebhook => (Method::POST, format!("{hook}/ping"), Some(json!({}))),
+        Endpoint::DeleteWebhook => (Method::DELETE, hook, None),
     }
 }
 

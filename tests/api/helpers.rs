@@ -55,7 +55,7 @@ pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
 }
 
-async fn fresh_database_url() -> String {
+pub async fn fresh_database_url() -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             let name = format!("redress_t_{}", Uuid::new_v4().simple());
@@ -96,6 +96,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         // Tests move the clock by weeks; tokens should outlive that.
         jwt_ttl_secs: 400 * 24 * 3600,
+        // Webhook receivers in tests listen on 127.0.0.1.
+        webhooks_allow_private_targets: true,
         ..Settings::default()
     };
     customise(&mut settings);
@@ -279,6 +281,35 @@ impl TestApp {
             .expect("sweep")
     }
 
+    /// One step of the webhook dispatcher at the fake clock's time.
+    pub async fn deliver(&self) -> redress::service::webhook_delivery::Dispatch {
+        redress::service::webhook_delivery::run_once(
+            &self.db,
+            &self.state.dispatcher,
+            self.clock_now(),
+        )
+        .await
+        .expect("dispatch")
+    }
+
+    /// Subscribes `user` to `event_types` (all when None) at `url`; returns the
+    /// created subscription's JSON (with its secret).
+    pub async fn subscribe(
+        &self,
+        user: &TestUser,
+        url: &str,
+        event_types: Option<&[&str]>,
+    ) -> Value {
+        let mut body = json!({ "url": url, "description": "test receiver" });
+        if let Some(types) = event_types {
+            body["event_types"] = json!(types);
+        }
+        self.post("/api/v1/webhooks", Some(&user.token), body)
+            .await
+            .expect(201)
+            .body
+    }
+
     pub fn clock_now(&self) -> DateTime<Utc> {
         use redress::clock::Clock;
         self.clock.now()
@@ -361,4 +392,159 @@ pub fn credit_code(n: u32) -> String {
         .unwrap()
         .as_str()
         .to_owned()
+}
+
+/// A request a [`Receiver`] got.
+#[allow(dead_code)] // not every test reads every field
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// When the request arrived.
+    pub at: std::time::Instant,
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: Vec<u8>,
+    pub json: Value,
+}
+
+/// An answer a [`Receiver`] gives.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+    pub delay: Option<std::time::Duration>,
+}
+
+impl Answer {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: vec![],
+            body: String::new(),
+            delay: None,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    pub fn delay(mut self, d: std::time::Duration) -> Self {
+        self.delay = Some(d);
+        self
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    arrived: std::sync::atomic::AtomicUsize,
+    log: std::sync::Mutex<Vec<Received>>,
+    script: std::sync::Mutex<std::collections::VecDeque<Answer>>,
+    default: std::sync::Mutex<Option<Answer>>,
+}
+
+/// A webhook receiver: an in-process poem server on 127.0.0.1, port 0. It records
+/// every request and answers from a script (then with its default, 200 unless set).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    state: Arc<ReceiverState>,
+}
+
+struct Hook(Arc<ReceiverState>);
+
+impl poem::Endpoint for Hook {
+    type Output = poem::Response;
+
+    async fn call(&self, mut req: poem::Request) -> poem::Result<Self::Output> {
+        let arrived_at = std::time::Instant::now();
+        self.0
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let body = req.take_body().into_vec().await?;
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let answer = {
+            let next = self.0.script.lock().unwrap().pop_front();
+            next.or_else(|| self.0.default.lock().unwrap().clone())
+                .unwrap_or_else(|| Answer::status(200))
+        };
+        let received = Received {
+            at: arrived_at,
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+            json: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            body,
+        };
+        if let Some(d) = answer.delay {
+            tokio::time::sleep(d).await;
+        }
+        // Recorded once answered, as a receiver commits what it processed.
+        self.0.log.lock().unwrap().push(received);
+        let mut resp = poem::Response::builder()
+            .status(poem::http::StatusCode::from_u16(answer.status).unwrap());
+        for (name, value) in &answer.headers {
+            resp = resp.header(*name, value.as_str());
+        }
+        Ok(resp.body(answer.body))
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        use poem::listener::{Acceptor, TcpAcceptor};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let acceptor = TcpAcceptor::from_std(listener).unwrap();
+        let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
+        let state = Arc::new(ReceiverState::default());
+        let app = poem::Route::new().at("/*path", Hook(state.clone()));
+        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            state,
+        }
+    }
+
+    /// Answers the next requests with these, in order.
+    pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.state.script.lock().unwrap().extend(answers);
+    }
+
+    /// Answers every unscripted request with this.
+    pub fn answer_all(&self, answer: Answer) {
+        *self.state.default.lock().unwrap() = Some(answer);
+    }
+
+    /// Requests that arrived, answered or not.
+    #[allow(dead_code)]
+    pub fn arrived(&self) -> usize {
+        self.state.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Requests answered, in the order they were answered.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    /// The event types received, in order.
+    pub fn types(&self) -> Vec<String> {
+        self.received()
+            .iter()
+            .map(|r| r.json["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
 }

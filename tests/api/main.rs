@@ -15,3 +15,6 @@ mod open_data;
 mod sla;
 mod spec;
 mod stats;
+mod webhook_bench;
+mod webhook_crash;
+mod webhooks;
