@@ -543,3 +543,43 @@ async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
             .contains("Lao Zhou")
     );
 }
+
+#[tokio::test]
+async fn days_to_first_answer_count_only_the_institutions_own_time() {
+    let app = spawn_app().await;
+    let inst = institution_named(&app, "Paused Clock Online").await;
+    let learner = app.learner().await;
+    // Filed on Monday 2 March 2026; the institution asks for information the next day
+    // and gets it a week later, then answers at once.
+    let id = file(&app, &learner, filing_with(inst.id, "Paused.", true)).await;
+    app.clock.advance(Duration::days(1));
+    act(
+        &app,
+        &inst.staff,
+        &id,
+        "request_info",
+        Some(json!({ "questions": "Order number?" })),
+    )
+    .await
+    .expect(200);
+    // While paused, the case is not yet public.
+    assert!(json_items(&app, "").await.is_empty());
+    app.clock.advance(Duration::days(7));
+    act(
+        &app,
+        &learner,
+        &id,
+        "provide_info",
+        Some(json!({ "answer": "A-1" })),
+    )
+    .await
+    .expect(200);
+    act(&app, &inst.staff, &id, "respond", Some(refund_answer()))
+        .await
+        .expect(200);
+    let items = json_items(&app, "").await;
+    assert_eq!(items.len(), 1);
+    // One working day of its own (2 to 3 March), not the six since filing.
+    assert_eq!(items[0]["days_to_first_answer"], 1);
+    assert_eq!(items[0]["timely"], true);
+}
