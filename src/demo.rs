@@ -18,7 +18,9 @@ use entity::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -28,6 +30,7 @@ use crate::{
     domain::{
         account::{Email, Password},
         credit_code::CreditCode,
+        mediation::Term,
         region::RegionCode,
     },
     error::ApiError,
@@ -35,7 +38,7 @@ use crate::{
         associations,
         complaints::{self, ActionInput, Answer, NewComplaint, RejectReason},
         institutions::{self, Disclosure, NewInstitution},
-        open_data, sla,
+        mediation, open_data, sla,
     },
     startup::AppState,
 };
@@ -157,6 +160,8 @@ struct World {
     institutions: Vec<Inst>,
     learners: Vec<(Principal, String)>,
     regulator: Principal,
+    /// One mediator per association.
+    mediators: Vec<Principal>,
     credentials: Vec<Credential>,
 }
 
@@ -352,7 +357,7 @@ impl Sim {
             now,
         )
         .await?;
-        insert_account(
+        let national_mediator = insert_account(
             &db,
             "mediator@demo.redress.example",
             "调解员",
@@ -363,7 +368,7 @@ impl Sim {
             now,
         )
         .await?;
-        insert_account(
+        let beijing_mediator = insert_account(
             &db,
             "mediator-beijing@demo.redress.example",
             "北京调解员",
@@ -435,6 +440,7 @@ impl Sim {
             institutions,
             learners,
             regulator,
+            mediators: vec![national_mediator, beijing_mediator],
             credentials,
         })
     }
@@ -624,6 +630,14 @@ impl Sim {
             Step::Rate(score) => {
                 complaints::rate(&db, &rules, learner, id, *score, None).await?;
             }
+            Step::Mediate(m) => {
+                // A mediation step that no longer fits the case (it was settled,
+                // withdrawn, timed out, never escalated) is skipped like any other.
+                match self.mediate(*m, id, staff, learner, world).await {
+                    Ok(()) | Err(ApiError::NotFound | ApiError::Forbidden(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
             Step::PublicResponse(kind) => {
                 let text = match kind {
                     PublicResponseKind::DisputesTheFacts => {
@@ -638,6 +652,101 @@ impl Sim {
             }
         }
         Ok(None)
+    }
+
+    /// One step of a mediation, by whoever takes it.
+    async fn mediate(
+        &mut self,
+        step: MediationStep,
+        id: Uuid,
+        staff: &Principal,
+        learner: &Principal,
+        world: &World,
+    ) -> Result<(), ApiError> {
+        let db = self.state.db.clone();
+        let rules = self.state.rules();
+        let case = entity::complaint::Entity::find_by_id(id)
+            .one(&db)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let mediator = world
+            .mediators
+            .iter()
+            .find(|m| m.association_id.is_some() && m.association_id == case.association_id)
+            .ok_or(ApiError::NotFound)?;
+        let open_offer = |side: &'static str| {
+            let db = db.clone();
+            async move {
+                Ok::<_, ApiError>(
+                    entity::offer::Entity::find()
+                        .filter(entity::offer::Column::ComplaintId.eq(id))
+                        .filter(entity::offer::Column::Side.eq(side))
+                        .filter(entity::offer::Column::Status.eq(entity::offer::OfferStatus::Open))
+                        .one(&db)
+                        .await?
+                        .map(|o| o.id),
+                )
+            }
+        };
+        match step {
+            MediationStep::Claim => {
+                mediation::assign(&db, &rules, mediator, id, None).await?;
+            }
+            MediationStep::InstitutionOffers { refund } => {
+                let term = if refund {
+                    Term::Refund {
+                        amount_minor: self.rng.random_range(5..60) * 10_000,
+                    }
+                } else {
+                    Term::ClassHourCredit {
+                        hours: self.rng.random_range(4..20),
+                    }
+                };
+                let offer = mediation::NewOffer {
+                    on_behalf_of: None,
+                    terms: vec![term],
+                    expires_at: rules.now + Duration::days(10),
+                    note: Some("经调解员沟通，机构提出以下方案。".into()),
+                };
+                mediation::offer(&db, &rules, staff, id, offer).await?;
+            }
+            MediationStep::LearnerDeclines => {
+                if let Some(offer) = open_offer("institution").await? {
+                    let reason = "金额与实际未上课时不符。".to_owned();
+                    mediation::decline_offer(&db, &rules, learner, id, offer, reason).await?;
+                }
+            }
+            MediationStep::LearnerAccepts => {
+                if let Some(offer) = open_offer("institution").await? {
+                    mediation::accept_offer(&db, &rules, learner, id, offer).await?;
+                }
+            }
+            MediationStep::Fulfil => {
+                mediation::report_settlement(&db, &rules, staff, id, mediation::SettlementReport::Fulfilled)
+                    .await?;
+            }
+            MediationStep::Confirm => {
+                mediation::report_settlement(&db, &rules, learner, id, mediation::SettlementReport::Confirmed)
+                    .await?;
+            }
+            MediationStep::Close => {
+                let holder = world
+                    .mediators
+                    .iter()
+                    .find(|m| Some(m.account_id) == case.mediator_id)
+                    .ok_or(ApiError::NotFound)?;
+                mediation::close_unresolved(
+                    &db,
+                    &rules,
+                    holder,
+                    id,
+                    mediation::Referral::Arbitration,
+                    "双方未能达成一致，建议申请仲裁。".into(),
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     fn complaint(&mut self, f: &Filing, inst: &institution::Model, learner: &str) -> NewComplaint {
@@ -817,10 +926,39 @@ impl Sim {
             }
             _ => {} // never answers
         }
-        // Mediation is not part of this data set: some learners waiting for it give up
-        // or settle privately and withdraw.
-        if r.random_bool(0.3) {
-            let waited = steps.iter().map(|(w, _)| *w).max().unwrap_or(filed);
+        // Cases that reach mediation (escalated, disputed, or past the institution's
+        // deadline) are claimed by the association's mediator; most settle, some end
+        // without agreement, a few run out of time. Steps that do not fit the case as it
+        // turned out are skipped.
+        let waited = steps.iter().map(|(w, _)| *w).max().unwrap_or(filed);
+        let m = (waited.max(filed + day(16.0))) + day(r.random_range(0.5..3.0));
+        steps.push((m, Step::Mediate(MediationStep::Claim)));
+        match r.random_range(0..100) {
+            0..=59 => {
+                let refund = r.random_bool(0.7);
+                let mut t = m + day(r.random_range(1.0..5.0));
+                steps.push((t, Step::Mediate(MediationStep::InstitutionOffers { refund })));
+                if r.random_bool(0.4) {
+                    t += day(r.random_range(1.0..4.0));
+                    steps.push((t, Step::Mediate(MediationStep::LearnerDeclines)));
+                    t += day(r.random_range(1.0..5.0));
+                    steps.push((t, Step::Mediate(MediationStep::InstitutionOffers { refund: true })));
+                }
+                t += day(r.random_range(1.0..4.0));
+                steps.push((t, Step::Mediate(MediationStep::LearnerAccepts)));
+                if r.random_bool(0.85) {
+                    t += day(r.random_range(2.0..12.0));
+                    steps.push((t, Step::Mediate(MediationStep::Fulfil)));
+                    t += day(r.random_range(1.0..6.0));
+                    steps.push((t, Step::Mediate(MediationStep::Confirm)));
+                }
+            }
+            60..=84 => {
+                steps.push((m + day(r.random_range(10.0..40.0)), Step::Mediate(MediationStep::Close)));
+            }
+            _ => {} // mediation runs out of time
+        }
+        if r.random_bool(0.08) {
             steps.push((waited + day(r.random_range(15.0..60.0)), Step::Withdraw));
         }
         if r.random_bool(0.4) {
@@ -888,6 +1026,18 @@ enum Step {
     Message(bool),
     Rate(u8),
     PublicResponse(PublicResponseKind),
+    Mediate(MediationStep),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum MediationStep {
+    Claim,
+    InstitutionOffers { refund: bool },
+    LearnerDeclines,
+    LearnerAccepts,
+    Fulfil,
+    Confirm,
+    Close,
 }
 
 /// (when, tie-breaker, case, step)
