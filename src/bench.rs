@@ -108,6 +108,10 @@ struct Report {
     case_reads_ratio_to_http_ceiling: f64,
     learner_lists: Latency,
     staff_lists: Latency,
+    disclosure_pages: Latency,
+    csv_rows: u64,
+    csv_secs: f64,
+    csv_rows_per_sec: f64,
     sweep_due_timers: u64,
     sweep_fire_all_secs: f64,
     sweep_fired_per_sec: f64,
@@ -206,6 +210,7 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
+    crate::service::webhook_delivery::install_tls_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(opts.clients * 2)
         .build()?;
@@ -329,6 +334,26 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         }
     })
     .await;
+    let disclosure_pages = drive(opts.clients, phase, {
+        let client = client.clone();
+        let base = server.base.clone();
+        let insts = world.institutions.clone();
+        move |worker, n| {
+            let client = client.clone();
+            let url = format!("{base}/institutions/{}?lang=en", insts[(worker * 7 + n) % insts.len()]);
+            async move {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        }
+    })
+    .await;
+    eprintln!("disclosure pages: {:.0}/s", disclosure_pages.per_sec);
+    let (csv_rows, csv_secs) = csv_export(&client, &server.base).await?;
+    eprintln!("csv: {csv_rows} rows in {csv_secs:.1} s");
     let rss = peak_rss_mb(server.child.id());
     drop(server);
 
@@ -352,6 +377,10 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         case_reads,
         learner_lists,
         staff_lists,
+        disclosure_pages,
+        csv_rows,
+        csv_secs,
+        csv_rows_per_sec: csv_rows as f64 / csv_secs.max(1e-9),
         sweep_due_timers: opts.due_timers,
         sweep_fire_all_secs: sweep_secs,
         sweep_fired_per_sec: fired as f64 / sweep_secs.max(1e-9),
@@ -386,6 +415,11 @@ fn print_table(r: &Report) {
     row("case reads", &r.case_reads);
     row("lists (learner)", &r.learner_lists);
     row("lists (staff)", &r.staff_lists);
+    row("disclosure page", &r.disclosure_pages);
+    println!(
+        "open data CSV: {} rows in {:.1} s ({:.0} rows/s, streamed)",
+        r.csv_rows, r.csv_secs, r.csv_rows_per_sec
+    );
     println!(
         "http ceiling (/healthz)      {:>10.0} req/s",
         r.http_ceiling_rps
@@ -414,6 +448,21 @@ fn print_table(r: &Report) {
         "server peak RSS              {:>10.1} MB",
         r.server_peak_rss_mb
     );
+}
+
+/// Streams the whole public CSV once and counts its rows.
+async fn csv_export(client: &reqwest::Client, base: &str) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut resp = client
+        .get(format!("{base}/api/v1/public/complaints.csv"))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut lines = 0u64;
+    while let Some(chunk) = resp.chunk().await? {
+        lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    Ok((lines.saturating_sub(1), started.elapsed().as_secs_f64()))
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
@@ -640,7 +689,7 @@ fn filing_rows(
         rating_comment: Set(None),
         rated_at: Set(None),
         first_response_working_days: Set(None),
-        published_at: Set(Some(due)),
+        published_at: Set(Some(now)),
         public_response_kind: Set(None),
         public_response_text: Set(None),
         public_response_at: Set(None),
