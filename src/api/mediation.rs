@@ -55,9 +55,11 @@ pub enum TermKind {
 #[derive(Debug, Clone, Object)]
 pub struct TermDto {
     pub kind: TermKind,
+    #[oai(skip_serializing_if_is_none)]
     pub amount_minor: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub hours: Option<u32>,
-    #[oai(validator(max_length = 4000))]
+    #[oai(validator(max_length = 4000), skip_serializing_if_is_none)]
     pub text: Option<String>,
 }
 

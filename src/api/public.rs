@@ -88,14 +88,19 @@ pub struct PublicComplaint {
     /// 6-digit administrative division code of the institution.
     pub region_code: String,
     pub state: CaseStateDto,
+    #[oai(skip_serializing_if_is_none)]
     pub outcome: Option<OutcomeDto>,
     /// Whether the institution answered within its time limit (absent until known).
+    #[oai(skip_serializing_if_is_none)]
     pub timely: Option<bool>,
     /// The institution's own working days to its first answer.
+    #[oai(skip_serializing_if_is_none)]
     pub days_to_first_answer: Option<i32>,
     /// The learner's account, redacted of personal data; only where the learner
     /// consented to publication.
+    #[oai(skip_serializing_if_is_none)]
     pub narrative: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub public_response: Option<PublicResponseDto>,
 }
 
@@ -142,19 +147,28 @@ pub struct PeriodStats {
     pub suppressed: bool,
     /// Share (0–1) of cases answered within the time limit, of those whose
     /// timeliness is known.
+    #[oai(skip_serializing_if_is_none)]
     pub answered_in_time_share: Option<f64>,
     /// Median of the institution's own working days to its first answer.
+    #[oai(skip_serializing_if_is_none)]
     pub median_working_days_to_first_answer: Option<f64>,
     /// True when that median is more than 60 working days (then absent above).
+    #[oai(skip_serializing_if_is_none)]
     pub median_over_60_working_days: Option<bool>,
+    #[oai(skip_serializing_if_is_none)]
     pub outcomes: Option<OutcomeCounts>,
     /// Share (0–1) of cases that went to mediation.
+    #[oai(skip_serializing_if_is_none)]
     pub escalated_to_mediation_share: Option<f64>,
+    #[oai(skip_serializing_if_is_none)]
     pub settlements_unfulfilled: Option<i64>,
     /// Response deadlines the institution missed.
+    #[oai(skip_serializing_if_is_none)]
     pub sla_breaches: Option<i64>,
     /// Mean of learners' ratings (1–5).
+    #[oai(skip_serializing_if_is_none)]
     pub mean_rating: Option<f64>,
+    #[oai(skip_serializing_if_is_none)]
     pub ratings: Option<i64>,
 }
 
@@ -228,14 +242,17 @@ pub struct PublicationView {
     /// Whether the learner consented to publishing the narrative.
     pub consent_to_publish: bool,
     /// From when the case is open data (its first answer, or its response deadline).
+    #[oai(skip_serializing_if_is_none)]
     pub published_at: Option<DateTime<Utc>>,
     /// The automatic redaction.
     pub automatic: String,
     /// What the automatic redaction removed, by kind.
     pub findings: Vec<FindingCount>,
     /// A mediator's or regulator's amended redaction, if any.
+    #[oai(skip_serializing_if_is_none)]
     pub amended: Option<String>,
     /// The text that is published (absent without consent).
+    #[oai(skip_serializing_if_is_none)]
     pub published_text: Option<String>,
 }
 
@@ -250,6 +267,7 @@ pub struct FindingCount {
 #[derive(Debug, Object)]
 pub struct AmendPublicationRequest {
     #[oai(validator(max_length = 40000))]
+    #[oai(skip_serializing_if_is_none)]
     pub text: Option<String>,
 }
 
