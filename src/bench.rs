@@ -340,7 +340,10 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         let insts = world.institutions.clone();
         move |worker, n| {
             let client = client.clone();
-            let url = format!("{base}/institutions/{}?lang=en", insts[(worker * 7 + n) % insts.len()]);
+            let url = format!(
+                "{base}/institutions/{}?lang=en",
+                insts[(worker * 7 + n) % insts.len()]
+            );
             async move {
                 client
                     .get(&url)

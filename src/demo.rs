@@ -722,12 +722,24 @@ impl Sim {
                 }
             }
             MediationStep::Fulfil => {
-                mediation::report_settlement(&db, &rules, staff, id, mediation::SettlementReport::Fulfilled)
-                    .await?;
+                mediation::report_settlement(
+                    &db,
+                    &rules,
+                    staff,
+                    id,
+                    mediation::SettlementReport::Fulfilled,
+                )
+                .await?;
             }
             MediationStep::Confirm => {
-                mediation::report_settlement(&db, &rules, learner, id, mediation::SettlementReport::Confirmed)
-                    .await?;
+                mediation::report_settlement(
+                    &db,
+                    &rules,
+                    learner,
+                    id,
+                    mediation::SettlementReport::Confirmed,
+                )
+                .await?;
             }
             MediationStep::Close => {
                 let holder = world
@@ -937,12 +949,18 @@ impl Sim {
             0..=59 => {
                 let refund = r.random_bool(0.7);
                 let mut t = m + day(r.random_range(1.0..5.0));
-                steps.push((t, Step::Mediate(MediationStep::InstitutionOffers { refund })));
+                steps.push((
+                    t,
+                    Step::Mediate(MediationStep::InstitutionOffers { refund }),
+                ));
                 if r.random_bool(0.4) {
                     t += day(r.random_range(1.0..4.0));
                     steps.push((t, Step::Mediate(MediationStep::LearnerDeclines)));
                     t += day(r.random_range(1.0..5.0));
-                    steps.push((t, Step::Mediate(MediationStep::InstitutionOffers { refund: true })));
+                    steps.push((
+                        t,
+                        Step::Mediate(MediationStep::InstitutionOffers { refund: true }),
+                    ));
                 }
                 t += day(r.random_range(1.0..4.0));
                 steps.push((t, Step::Mediate(MediationStep::LearnerAccepts)));
@@ -954,7 +972,10 @@ impl Sim {
                 }
             }
             60..=84 => {
-                steps.push((m + day(r.random_range(10.0..40.0)), Step::Mediate(MediationStep::Close)));
+                steps.push((
+                    m + day(r.random_range(10.0..40.0)),
+                    Step::Mediate(MediationStep::Close),
+                ));
             }
             _ => {} // mediation runs out of time
         }
