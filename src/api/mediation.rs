@@ -152,10 +152,9 @@ impl From<offer::Model> for OfferView {
     fn from(o: offer::Model) -> Self {
         Self {
             id: o.id,
-            side: if o.side == "learner" {
-                SideDto::Learner
-            } else {
-                SideDto::Institution
+            side: match Side::parse(&o.side) {
+                Some(Side::Learner) => SideDto::Learner,
+                _ => SideDto::Institution,
             },
             made_by_role: o.made_by_role,
             terms: terms_of(&o.terms),

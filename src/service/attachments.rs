@@ -3,7 +3,7 @@
 //! recorded with their SHA-256 in the timeline.
 use std::path::{Path, PathBuf};
 
-use entity::{attachment, complaint};
+use entity::attachment;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
@@ -101,14 +101,7 @@ pub async fn upload(
     }
     // The file is on disk before the row that points at it is committed.
     write_durably(&path_of(dir, complaint_id, id), &bytes).await?;
-    complaint::Entity::update_many()
-        .col_expr(
-            complaint::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(rules.now),
-        )
-        .filter(complaint::Column::Id.eq(complaint_id))
-        .exec(&txn)
-        .await?;
+    complaints::touch(&txn, complaint_id, rules.now).await?;
     let row = attachment::Entity::insert(attachment::ActiveModel {
         id: Set(id),
         complaint_id: Set(complaint_id),

@@ -303,10 +303,6 @@ pub fn outcome_of_response(remedy: Option<ResponseRemedy>) -> Outcome {
     }
 }
 
-fn actor_name(a: Actor) -> &'static str {
-    a.as_str()
-}
-
 /// Readable reference, unique across replicas: a per-year counter bumped in the
 /// filing's transaction.
 async fn next_reference(db: &impl ConnectionTrait, year: i32) -> Result<String, ApiError> {
@@ -493,7 +489,7 @@ pub async fn file_in(
         timeline::NewEvent {
             complaint_id: id,
             actor_id: Some(who.account_id),
-            actor_role: actor_name(Actor::Learner),
+            actor_role: Actor::Learner.as_str(),
             action: "file",
             from_state: None,
             to_state: Some(state.as_str()),
@@ -768,7 +764,7 @@ pub async fn apply(
         timeline::NewEvent {
             complaint_id: id,
             actor_id,
-            actor_role: actor_name(actor),
+            actor_role: actor.as_str(),
             action: action.as_str(),
             from_state: Some(from.as_str()),
             to_state: Some(to.as_str()),
@@ -838,7 +834,7 @@ pub async fn message(
         timeline::NewEvent {
             complaint_id: id,
             actor_id: Some(who.account_id),
-            actor_role: actor_name(actor),
+            actor_role: actor.as_str(),
             action: "message",
             from_state: None,
             to_state: None,
@@ -852,7 +848,11 @@ pub async fn message(
 }
 
 /// Takes the case row's write lock (PostgreSQL) so timeline appends serialize.
-async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub(crate) async fn touch(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     complaint::Entity::update_many()
         .col_expr(complaint::Column::UpdatedAt, Expr::value(now))
         .filter(complaint::Column::Id.eq(id))
@@ -912,7 +912,7 @@ pub async fn rate(
         timeline::NewEvent {
             complaint_id: id,
             actor_id: Some(who.account_id),
-            actor_role: actor_name(actor),
+            actor_role: actor.as_str(),
             action: "rate",
             from_state: None,
             to_state: None,

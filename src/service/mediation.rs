@@ -420,11 +420,7 @@ pub async fn report_settlement(
             .exec(&txn)
             .await?;
     }
-    complaint::Entity::update_many()
-        .col_expr(complaint::Column::UpdatedAt, Expr::value(rules.now))
-        .filter(complaint::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
+    complaints::touch(&txn, id, rules.now).await?;
     let note = match &report {
         SettlementReport::Unfulfilled { note } => Some(note.clone()),
         _ => None,

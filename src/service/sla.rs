@@ -235,11 +235,7 @@ async fn system_event(
     t: &timer::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    complaint::Entity::update_many()
-        .col_expr(complaint::Column::UpdatedAt, Expr::value(now))
-        .filter(complaint::Column::Id.eq(case.id))
-        .exec(txn)
-        .await?;
+    complaints::touch(txn, case.id, now).await?;
     timeline::append(
         txn,
         timeline::NewEvent {
