@@ -34,7 +34,7 @@ use crate::{
     config::Settings,
     db,
     domain::{account::Email, account::Password, credit_code::CreditCode, timeline},
-    service::{sla, sla::Sweep},
+    service::{sla, sla::Sweep, stats, webhooks},
     startup::AppState,
 };
 
@@ -643,8 +643,8 @@ fn filing_rows(
     i: u64,
     reference: String,
 ) -> (
-    complaint::ActiveModel,
-    complaint_event::ActiveModel,
+    complaint::Model,
+    complaint_event::Model,
     [timer::ActiveModel; 2],
 ) {
     let now = Utc::now();
@@ -652,55 +652,55 @@ fn filing_rows(
     let due = now + ChronoDuration::days(14);
     let learner = world.learners[i as usize % world.learners.len()];
     let inst = world.institutions[i as usize % world.institutions.len()];
-    let case = complaint::ActiveModel {
-        id: Set(id),
-        reference: Set(reference),
-        learner_id: Set(learner),
-        institution_id: Set(inst),
-        association_id: Set(None),
-        mediator_id: Set(None),
-        state: Set(CaseState::AwaitingResponse),
-        version: Set(1),
-        category: Set(Category::Refund),
-        title: Set("Refund refused".into()),
-        narrative: Set("The classes stopped and the refund was refused.".into()),
-        desired_remedy: Set(DesiredRemedy::FullRefund),
-        desired_amount_minor: Set(None),
-        currency: Set("CNY".into()),
-        amount_in_dispute_minor: Set(Some(1_280_000)),
-        course_reference: Set(None),
-        purchase_date: Set(None),
-        prepaid_minor: Set(None),
-        hours_bought: Set(Some(48)),
-        hours_used: Set(Some(12)),
-        prepaid_period_days: Set(None),
-        filed_for_minor: Set(false),
-        minor_age_band: Set(None),
-        minor_initials: Set(None),
-        consent_to_publish: Set(false),
-        prepayment_warnings: Set(None),
-        response_remedy: Set(None),
-        outcome: Set(None),
-        timely: Set(None),
-        due_at: Set(Some(due)),
-        clock: Set(Some(ClockParty::Institution)),
-        response_due_at: Set(Some(due)),
-        paused_at: Set(None),
-        first_response_at: Set(None),
-        closed_at: Set(None),
-        rating: Set(None),
-        rating_comment: Set(None),
-        rated_at: Set(None),
-        first_response_working_days: Set(None),
-        published_at: Set(Some(now)),
-        public_response_kind: Set(None),
-        public_response_text: Set(None),
-        public_response_at: Set(None),
-        publication_text: Set(None),
-        publication_amended_by: Set(None),
-        publication_amended_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let case = complaint::Model {
+        id,
+        reference,
+        learner_id: learner,
+        institution_id: inst,
+        association_id: None,
+        mediator_id: None,
+        state: CaseState::AwaitingResponse,
+        version: 1,
+        category: Category::Refund,
+        title: "Refund refused".into(),
+        narrative: "The classes stopped and the refund was refused.".into(),
+        desired_remedy: DesiredRemedy::FullRefund,
+        desired_amount_minor: None,
+        currency: "CNY".into(),
+        amount_in_dispute_minor: Some(1_280_000),
+        course_reference: None,
+        purchase_date: None,
+        prepaid_minor: None,
+        hours_bought: Some(48),
+        hours_used: Some(12),
+        prepaid_period_days: None,
+        filed_for_minor: false,
+        minor_age_band: None,
+        minor_initials: None,
+        consent_to_publish: false,
+        prepayment_warnings: None,
+        response_remedy: None,
+        outcome: None,
+        timely: None,
+        due_at: Some(due),
+        clock: Some(ClockParty::Institution),
+        response_due_at: Some(due),
+        paused_at: None,
+        first_response_at: None,
+        closed_at: None,
+        rating: None,
+        rating_comment: None,
+        rated_at: None,
+        first_response_working_days: None,
+        published_at: Some(now),
+        public_response_kind: None,
+        public_response_text: None,
+        public_response_at: None,
+        publication_text: None,
+        publication_amended_by: None,
+        publication_amended_at: None,
+        created_at: now,
+        updated_at: now,
     };
     let payload = json!({ "institution_id": inst }).to_string();
     let content = timeline::EventContent {
@@ -714,19 +714,19 @@ fn filing_rows(
         payload: &payload,
         created_at: now,
     };
-    let event = complaint_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        complaint_id: Set(id),
-        seq: Set(1),
-        actor_id: Set(Some(learner)),
-        actor_role: Set("learner".into()),
-        action: Set("file".into()),
-        from_state: Set(None),
-        to_state: Set(Some("awaiting_response".into())),
-        hash: Set(timeline::hash(timeline::GENESIS, &content)),
-        payload: Set(payload),
-        created_at: Set(now),
-        prev_hash: Set(timeline::GENESIS.into()),
+    let event = complaint_event::Model {
+        id: Uuid::now_v7(),
+        complaint_id: id,
+        seq: 1,
+        actor_id: Some(learner),
+        actor_role: "learner".into(),
+        action: "file".into(),
+        from_state: None,
+        to_state: Some("awaiting_response".into()),
+        hash: timeline::hash(timeline::GENESIS, &content),
+        payload,
+        created_at: now,
+        prev_hash: timeline::GENESIS.into(),
     };
     let timer = |kind, at| timer::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -758,40 +758,31 @@ async fn insert_batch(
 ) -> anyhow::Result<Vec<(u64, Uuid)>> {
     let mut cases = vec![];
     let mut events = vec![];
+    let mut outbox = vec![];
     let mut timers = vec![];
     let mut owned = vec![];
     for i in from..from + count {
         let (c, e, t) = filing_rows(world, i, format!("{prefix}-{i:09}"));
-        if let sea_orm::ActiveValue::Set(id) = &c.id {
-            owned.push((i, *id));
-        }
+        owned.push((i, c.id));
+        outbox.push(webhooks::outbox_row(&c, &e));
         cases.push(c);
-        events.push(e);
+        events.push(complaint_event::ActiveModel::from(e));
         timers.extend(t);
     }
     let txn = db.begin().await?;
-    // Keep each statement under SQLite's bound-parameter limit.
-    for chunk in cases.chunks(200) {
-        complaint::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
-    }
-    for chunk in events.chunks(500) {
-        complaint_event::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
-    }
-    for chunk in timers.chunks(500) {
-        timer::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
-    }
+    db::insert_chunked(&txn, cases.iter().cloned().map(complaint::ActiveModel::from).collect())
+        .await?;
+    db::insert_chunked(&txn, events).await?;
+    stats::on_new_cases(&txn, &cases).await?;
+    db::insert_chunked(&txn, outbox).await?;
+    db::insert_chunked(&txn, timers).await?;
     txn.commit().await?;
     Ok(owned)
 }
 
-/// The durable write rate of the rows a filing writes, inserted directly in batches of
-/// 100 filings per transaction (one fsync each), for `phase`.
+/// The durable write rate of the rows a filing writes (case, first event, statistics,
+/// outbox row, timers), inserted directly in batches of 100 filings per transaction (one
+/// fsync each), for `phase`.
 async fn storage_ceiling(
     db: &DatabaseConnection,
     world: &World,

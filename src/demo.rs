@@ -544,7 +544,13 @@ impl Sim {
             let new = self.complaint(f, &inst.model, learner_name);
             let mut rules = rules.clone();
             rules.intake_review = f.intake;
-            let (case, _) = complaints::file(&db, &rules, learner, new, None).await?;
+            let filing = complaints::Filing {
+                rules,
+                who: learner.clone(),
+                new,
+                idem: None,
+            };
+            let (case, _) = complaints::file(&db, filing).await?;
             return Ok(Some(case.id));
         }
         let Some(id) = id else { return Ok(None) };

@@ -785,17 +785,21 @@ impl ComplaintsApi {
         idempotency_key: Header<Option<String>>,
         body: Json<FileComplaintRequest>,
     ) -> ApiResult<Filed> {
-        let request_hash = hex::encode(Sha256::digest(body.0.to_json_string().as_bytes()));
+        let idem = idempotency_key.0.map(|key| svc::Idempotency {
+            key,
+            request_hash: hex::encode(Sha256::digest(body.0.to_json_string().as_bytes())),
+        });
         let new = parse_filing(body.0)?;
-        let idem = idempotency_key
-            .0
-            .map(|key| svc::Idempotency { key, request_hash });
         let rules = state.rules();
-        let (case, replayed) = state
-            .filings
-            .file(&state.db, rules.clone(), &auth.0, new, idem)
-            .await?;
-        let v = case_view(&auth.0, case, rules.now)?;
+        let now = rules.now;
+        let filing = svc::Filing {
+            rules,
+            who: auth.0.clone(),
+            new,
+            idem,
+        };
+        let (case, replayed) = state.filings.file(&state.db, filing).await?;
+        let v = case_view(&auth.0, case, now)?;
         Ok(if replayed {
             Filed::Replayed(Json(v), true)
         } else {

@@ -1,13 +1,16 @@
 //! Complaint cases: filing, the lifecycle actions, reading, messages and ratings.
 //! Every change writes the case row (version-checked), and its timeline event, in one
 //! transaction.
-use std::sync::Arc;
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use entity::{
     complaint::{self, Category, ClockParty, DesiredRemedy, Outcome, ResponseRemedy},
-    idempotency_key, institution, reference_counter,
+    complaint_event, idempotency_key, institution, reference_counter,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -18,7 +21,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{associations, paging, sla, timeline};
+use super::{associations, paging, sla, stats, timeline, webhooks};
 use crate::{
     auth::{Principal, policy},
     db,
@@ -26,7 +29,7 @@ use crate::{
         calendar::{Deadlines, Limit, WorkCalendar},
         lifecycle::{self, Action, Actor, CaseState},
         mediation::{SettlementKind, Side},
-        refund,
+        refund::{self, PrepaymentWarning},
         sla::{Party, SlaPolicy},
     },
     error::ApiError,
@@ -303,9 +306,14 @@ pub fn outcome_of_response(remedy: Option<ResponseRemedy>) -> Outcome {
     }
 }
 
-/// Readable reference, unique across replicas: a per-year counter bumped in the
-/// filing's transaction.
-async fn next_reference(db: &impl ConnectionTrait, year: i32) -> Result<String, ApiError> {
+/// Reserves `count` readable references for `year`, unique across replicas: a per-year
+/// counter bumped in the filings' transaction. Returns the first number.
+async fn reserve_references(
+    db: &impl ConnectionTrait,
+    year: i32,
+    count: usize,
+) -> Result<i32, ApiError> {
+    let count = i32::try_from(count).map_err(anyhow::Error::from)?;
     reference_counter::Entity::insert(reference_counter::ActiveModel {
         year: Set(year),
         last: Set(0),
@@ -316,51 +324,45 @@ async fn next_reference(db: &impl ConnectionTrait, year: i32) -> Result<String, 
     let rows = reference_counter::Entity::update_many()
         .col_expr(
             reference_counter::Column::Last,
-            Expr::col(reference_counter::Column::Last).add(1),
+            Expr::col(reference_counter::Column::Last).add(count),
         )
         .filter(reference_counter::Column::Year.eq(year))
         .exec_with_returning(db)
         .await?;
-    let n = rows
+    let last = rows
         .first()
         .map(|r| r.last)
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("reference counter missing")))?;
-    Ok(format!("ED-{year}-{n:06}"))
+    Ok(last - count + 1)
 }
+
+/// One complaint to file: who files what, under the rules of the moment it was asked.
+#[derive(Clone)]
+pub struct Filing {
+    pub rules: Rules,
+    pub who: Principal,
+    pub new: NewComplaint,
+    pub idem: Option<Idempotency>,
+}
+
+/// A filed case, and whether it is the replay of an earlier request.
+pub type Filed = Result<(complaint::Model, bool), ApiError>;
 
 /// Files a complaint in its own transaction. With an idempotency key, a retry returns
 /// the first case (`replayed = true`) instead of filing a second one. The API files
 /// through [`super::filing_queue::FilingQueue`], which shares one commit among
 /// concurrent filings.
-pub async fn file(
-    db: &DatabaseConnection,
-    rules: &Rules,
-    who: &Principal,
-    new: NewComplaint,
-    idem: Option<Idempotency>,
-) -> Result<(complaint::Model, bool), ApiError> {
-    let inst = prepare(db, who, &new).await?;
+pub async fn file(db: &DatabaseConnection, filing: Filing) -> Filed {
+    policy::file_complaint(&filing.who)?;
+    let (who, idem) = (filing.who.clone(), filing.idem.clone());
     let attempt = async {
         let txn = db::begin_write(db).await?;
-        let out = file_in(&txn, rules, who, &inst, new, idem.as_ref()).await?;
+        let mut out = file_many(&txn, std::slice::from_ref(&filing)).await?;
         txn.commit().await?;
-        Ok(out)
+        out.pop()
+            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("no outcome")))?
     };
-    settle_idempotency_race(db, who, idem.as_ref(), attempt.await).await
-}
-
-/// Checks who may file and that the institution exists (any status: a suspended or
-/// exited institution is when learners need this most).
-pub async fn prepare(
-    db: &impl ConnectionTrait,
-    who: &Principal,
-    new: &NewComplaint,
-) -> Result<institution::Model, ApiError> {
-    policy::file_complaint(who)?;
-    institution::Entity::find_by_id(new.institution_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::field("institution_id", "no such institution"))
+    settle_idempotency_race(db, &who, idem.as_ref(), attempt.await).await
 }
 
 /// When a concurrent request with the same key won the race (its key row made ours
@@ -369,8 +371,8 @@ pub async fn settle_idempotency_race(
     db: &impl ConnectionTrait,
     who: &Principal,
     idem: Option<&Idempotency>,
-    result: Result<(complaint::Model, bool), ApiError>,
-) -> Result<(complaint::Model, bool), ApiError> {
+    result: Filed,
+) -> Filed {
     match (result, idem) {
         (Err(ApiError::Conflict { .. }), Some(i)) => {
             match replay(db, who, &i.key, Some(&i.request_hash)).await? {
@@ -404,118 +406,188 @@ async fn replay(
         .await?)
 }
 
-/// The writes of one filing, inside the caller's write transaction.
-pub async fn file_in(
+/// Files complaints inside the caller's write transaction, with one multi-row statement
+/// per table however many there are. Returns each filing's outcome in order: an unknown
+/// institution or a key reused with another body is refused without writing anything,
+/// a retried key answers with its first case. An `Err` means the transaction is spoilt
+/// (a database error, or two of these filings sharing one key) and must be rolled back.
+pub async fn file_many(
     txn: &DatabaseTransaction,
-    rules: &Rules,
-    who: &Principal,
-    inst: &institution::Model,
-    new: NewComplaint,
-    idem: Option<&Idempotency>,
-) -> Result<(complaint::Model, bool), ApiError> {
-    if let Some(i) = idem
-        && let Some(found) = replay(txn, who, &i.key, Some(&i.request_hash)).await?
-    {
-        return Ok((found, true));
+    filings: &[Filing],
+) -> Result<Vec<Filed>, ApiError> {
+    let mut wanted: Vec<Uuid> = filings.iter().map(|f| f.new.institution_id).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let institutions: HashMap<Uuid, institution::Model> = institution::Entity::find()
+        .filter(institution::Column::Id.is_in(wanted))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+
+    let mut outcomes: Vec<Option<Filed>> = filings.iter().map(|_| None).collect();
+    let mut keys = HashSet::new();
+    let mut accepted = vec![];
+    for (i, f) in filings.iter().enumerate() {
+        let Some(inst) = institutions.get(&f.new.institution_id) else {
+            outcomes[i] = Some(Err(ApiError::field("institution_id", "no such institution")));
+            continue;
+        };
+        if let Some(k) = &f.idem {
+            if !keys.insert((f.who.account_id, k.key.clone())) {
+                return Err(ApiError::conflict("two filings share one Idempotency-Key"));
+            }
+            match replay(txn, &f.who, &k.key, Some(&k.request_hash)).await {
+                Ok(None) => {}
+                Ok(Some(found)) => {
+                    outcomes[i] = Some(Ok((found, true)));
+                    continue;
+                }
+                Err(refused @ ApiError::BadRequest(_)) => {
+                    outcomes[i] = Some(Err(refused));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        accepted.push((i, f, inst));
     }
+
+    // References in order of arrival, one counter bump per year.
+    let year = |f: &Filing| f.rules.now.with_timezone(&f.rules.tz).year();
+    let mut next: BTreeMap<i32, i32> = BTreeMap::new();
+    for (_, f, _) in &accepted {
+        *next.entry(year(f)).or_default() += 1;
+    }
+    for (y, n) in next.iter_mut() {
+        *n = reserve_references(txn, *y, usize::try_from(*n).unwrap_or(0)).await?;
+    }
+
+    let mut cases = Vec::with_capacity(accepted.len());
+    let mut events = Vec::with_capacity(accepted.len());
+    let mut outbox = Vec::with_capacity(accepted.len());
+    let mut timers = Vec::with_capacity(accepted.len() * 2);
+    let mut keys = vec![];
+    for (i, f, inst) in accepted {
+        let counter = next.entry(year(f)).or_default();
+        let reference = format!("ED-{}-{:06}", year(f), *counter);
+        *counter += 1;
+        let (case, deadlines, warnings) = new_case(f, reference);
+        let event = timeline::link(
+            None,
+            timeline::NewEvent {
+                complaint_id: case.id,
+                actor_id: Some(f.who.account_id),
+                actor_role: Actor::Learner.as_str(),
+                action: "file",
+                from_state: None,
+                to_state: Some(CaseState::from(case.state).as_str()),
+                payload: json!({
+                    "reference": case.reference,
+                    "institution_id": inst.id,
+                    "institution_status": format!("{:?}", inst.status).to_lowercase(),
+                    "prepayment_warnings": warnings,
+                }),
+                at: f.rules.now,
+            },
+        );
+        outbox.push(webhooks::outbox_row(&case, &event));
+        timers.extend(sla::timers(&case, deadlines, f.rules.now));
+        if let Some(k) = &f.idem {
+            keys.push(idempotency_key::ActiveModel {
+                account_id: Set(f.who.account_id),
+                key: Set(k.key.clone()),
+                request_hash: Set(k.request_hash.clone()),
+                complaint_id: Set(case.id),
+                created_at: Set(f.rules.now),
+            });
+        }
+        events.push(complaint_event::ActiveModel::from(event));
+        outcomes[i] = Some(Ok((case.clone(), false)));
+        cases.push(case);
+    }
+    db::insert_chunked(txn, cases.iter().cloned().map(complaint::ActiveModel::from).collect())
+        .await?;
+    db::insert_chunked(txn, events).await?;
+    stats::on_new_cases(txn, &cases).await?;
+    db::insert_chunked(txn, outbox).await?;
+    db::insert_chunked(txn, keys).await?;
+    db::insert_chunked(txn, timers).await?;
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a filing was skipped"))))
+        .collect()
+}
+
+/// The row of a case just filed, the deadlines of its first stage, and what its
+/// prepayment facts warn of.
+fn new_case(
+    f: &Filing,
+    reference: String,
+) -> (complaint::Model, Option<Deadlines>, Vec<PrepaymentWarning>) {
+    let (rules, new) = (&f.rules, &f.new);
     let now = rules.now;
-    let year = now.with_timezone(&rules.tz).format("%Y").to_string();
-    let reference = next_reference(txn, year.parse().unwrap_or(1970)).await?;
     let state = lifecycle::initial_state(rules.intake_review);
     let clock_now = rules.clock_for(state);
-    let due_at = clock_now.map(|(d, _)| d.due_at);
-    let clock = clock_now.map(|(_, p)| p);
+    let deadlines = clock_now.map(|(d, _)| d);
+    let due_at = deadlines.map(|d| d.due_at);
     let warnings = refund::prepayment_warnings(new.hours_bought, new.prepaid_period_days);
-    let warnings_json = (!warnings.is_empty())
-        .then(|| serde_json::to_string(&warnings))
-        .transpose()
-        .map_err(anyhow::Error::from)?;
-    let id = Uuid::now_v7();
     let to_i32 = |v: Option<u32>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-    let row = complaint::ActiveModel {
-        id: Set(id),
-        reference: Set(reference.clone()),
-        learner_id: Set(who.account_id),
-        institution_id: Set(inst.id),
-        association_id: Set(None),
-        mediator_id: Set(None),
-        state: Set(state.into()),
-        version: Set(1),
-        category: Set(new.category),
-        title: Set(new.title),
-        narrative: Set(new.narrative),
-        desired_remedy: Set(new.desired_remedy),
-        desired_amount_minor: Set(new.desired_amount_minor),
-        currency: Set(new.currency),
-        amount_in_dispute_minor: Set(new.amount_in_dispute_minor),
-        course_reference: Set(new.course_reference),
-        purchase_date: Set(new.purchase_date),
-        prepaid_minor: Set(new.prepaid_minor),
-        hours_bought: Set(to_i32(new.hours_bought)),
-        hours_used: Set(to_i32(new.hours_used)),
-        prepaid_period_days: Set(to_i32(new.prepaid_period_days)),
-        filed_for_minor: Set(new.minor.is_some()),
-        minor_age_band: Set(new.minor.as_ref().map(|m| m.age_band.clone())),
-        minor_initials: Set(new.minor.as_ref().map(|m| m.initials.clone())),
-        consent_to_publish: Set(new.consent_to_publish),
-        prepayment_warnings: Set(warnings_json),
-        response_remedy: Set(None),
-        outcome: Set(None),
-        timely: Set(None),
-        due_at: Set(due_at),
-        clock: Set(clock),
-        response_due_at: Set((state == CaseState::AwaitingResponse)
-            .then_some(due_at)
-            .flatten()),
-        paused_at: Set(None),
-        first_response_at: Set(None),
-        closed_at: Set(None),
-        rating: Set(None),
-        rating_comment: Set(None),
-        rated_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let awaiting = state == CaseState::AwaitingResponse;
+    let case = complaint::Model {
+        id: Uuid::now_v7(),
+        reference,
+        learner_id: f.who.account_id,
+        institution_id: new.institution_id,
+        association_id: None,
+        mediator_id: None,
+        state: state.into(),
+        version: 1,
+        category: new.category,
+        title: new.title.clone(),
+        narrative: new.narrative.clone(),
+        desired_remedy: new.desired_remedy,
+        desired_amount_minor: new.desired_amount_minor,
+        currency: new.currency.clone(),
+        amount_in_dispute_minor: new.amount_in_dispute_minor,
+        course_reference: new.course_reference.clone(),
+        purchase_date: new.purchase_date,
+        prepaid_minor: new.prepaid_minor,
+        hours_bought: to_i32(new.hours_bought),
+        hours_used: to_i32(new.hours_used),
+        prepaid_period_days: to_i32(new.prepaid_period_days),
+        filed_for_minor: new.minor.is_some(),
+        minor_age_band: new.minor.as_ref().map(|m| m.age_band.clone()),
+        minor_initials: new.minor.as_ref().map(|m| m.initials.clone()),
+        consent_to_publish: new.consent_to_publish,
+        prepayment_warnings: (!warnings.is_empty())
+            .then(|| serde_json::to_string(&warnings).unwrap_or_default()),
+        response_remedy: None,
+        outcome: None,
+        timely: None,
+        due_at,
+        clock: clock_now.map(|(_, p)| p),
+        response_due_at: due_at.filter(|_| awaiting),
+        paused_at: None,
+        first_response_at: None,
+        closed_at: None,
+        rating: None,
+        rating_comment: None,
+        rated_at: None,
+        created_at: now,
+        updated_at: now,
+        first_response_working_days: None,
         // Open data from the response deadline on, unless answered sooner.
-        published_at: Set((state == CaseState::AwaitingResponse)
-            .then_some(due_at)
-            .flatten()),
-        ..Default::default()
+        published_at: due_at.filter(|_| awaiting),
+        public_response_kind: None,
+        public_response_text: None,
+        public_response_at: None,
+        publication_text: None,
+        publication_amended_by: None,
+        publication_amended_at: None,
     };
-    let created = complaint::Entity::insert(row)
-        .exec_with_returning(txn)
-        .await?;
-    timeline::append(
-        txn,
-        timeline::NewEvent {
-            complaint_id: id,
-            actor_id: Some(who.account_id),
-            actor_role: Actor::Learner.as_str(),
-            action: "file",
-            from_state: None,
-            to_state: Some(state.as_str()),
-            payload: json!({
-                "reference": reference,
-                "institution_id": inst.id,
-                "institution_status": format!("{:?}", inst.status).to_lowercase(),
-                "prepayment_warnings": warnings,
-            }),
-            at: now,
-        },
-    )
-    .await?;
-    if let Some(i) = idem {
-        idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-            account_id: Set(who.account_id),
-            key: Set(i.key.clone()),
-            request_hash: Set(i.request_hash.clone()),
-            complaint_id: Set(id),
-            created_at: Set(now),
-        })
-        .exec(txn)
-        .await?;
-    }
-    sla::schedule(txn, &created, clock_now.map(|(d, _)| d), now).await?;
-    Ok((created, false))
+    (case, deadlines, warnings)
 }
 
 /// Loads a case the caller may see, with how they stand towards it; 404 otherwise.

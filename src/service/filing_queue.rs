@@ -1,27 +1,23 @@
 //! Group commit for filings. Concurrent filings wait in a queue; one writer task takes
-//! whatever is waiting (up to a batch), writes each filing inside its own savepoint of
-//! one transaction, commits once — one fsync for the batch — and only then answers each
-//! request. No filing is acknowledged before its commit is durable; a failed filing
-//! rolls back to its savepoint without touching the others.
-use entity::{complaint, institution};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+//! whatever is waiting (up to a batch), writes all of it with one multi-row statement
+//! per table in one transaction, commits once — one fsync for the batch — and only then
+//! answers each request. No filing is acknowledged before its commit is durable.
+//!
+//! Should the batch's statements fail (a database error, two filings with one
+//! Idempotency-Key, a key another replica just took), the batch is rolled back and
+//! written again one filing per savepoint, so that one failing filing fails alone.
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use super::complaints::{self, Idempotency, NewComplaint, Rules};
-use crate::{auth::Principal, db, error::ApiError};
+use super::complaints::{self, Filed, Filing};
+use crate::{auth::policy, db, error::ApiError};
 
 /// Most filings written in one transaction.
 const MAX_BATCH: usize = 256;
 
-type Outcome = Result<(complaint::Model, bool), ApiError>;
-
 struct Job {
-    rules: Rules,
-    who: Principal,
-    inst: institution::Model,
-    new: NewComplaint,
-    idem: Option<Idempotency>,
-    reply: oneshot::Sender<Outcome>,
+    filing: Filing,
+    reply: oneshot::Sender<Filed>,
 }
 
 #[derive(Clone)]
@@ -38,28 +34,17 @@ impl FilingQueue {
     }
 
     /// Files a complaint; answers once the batch holding it is committed.
-    pub async fn file(
-        &self,
-        db: &DatabaseConnection,
-        rules: Rules,
-        who: &Principal,
-        new: NewComplaint,
-        idem: Option<Idempotency>,
-    ) -> Outcome {
-        let inst = complaints::prepare(db, who, &new).await?;
+    pub async fn file(&self, db: &DatabaseConnection, filing: Filing) -> Filed {
+        policy::file_complaint(&filing.who)?;
+        let (who, idem) = (filing.who.clone(), filing.idem.clone());
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            rules,
-            who: who.clone(),
-            inst,
-            new,
-            idem: idem.clone(),
-            reply,
-        };
         let stopped = || ApiError::Unexpected(anyhow::anyhow!("the filing writer stopped"));
-        self.tx.send(job).await.map_err(|_| stopped())?;
+        self.tx
+            .send(Job { filing, reply })
+            .await
+            .map_err(|_| stopped())?;
         let result = answer.await.map_err(|_| stopped())?;
-        complaints::settle_idempotency_race(db, who, idem.as_ref(), result).await
+        complaints::settle_idempotency_race(db, &who, idem.as_ref(), result).await
     }
 }
 
@@ -67,64 +52,82 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
-        write_batch(&db, jobs).await;
+        let (filings, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.filing, j.reply)).unzip();
+        let outcomes = match write_together(&db, &filings).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::warn!(error = %e, filings = filings.len(), "a batch of filings failed; writing them one by one");
+                write_one_by_one(&db, filings).await
+            }
+        };
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
     }
 }
 
-async fn write_batch(db: &DatabaseConnection, jobs: Vec<Job>) {
+/// The whole batch in one transaction and one set of statements.
+async fn write_together(
+    db: &DatabaseConnection,
+    filings: &[Filing],
+) -> Result<Vec<Filed>, ApiError> {
+    let txn = db::begin_write(db).await?;
+    match complaints::file_many(&txn, filings).await {
+        Ok(outcomes) => {
+            txn.commit().await?;
+            Ok(outcomes)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Each filing in its own savepoint of one transaction, committed once.
+async fn write_one_by_one(db: &DatabaseConnection, filings: Vec<Filing>) -> Vec<Filed> {
+    let n = filings.len();
+    let failed = |e: &dyn std::fmt::Display| -> Vec<Filed> {
+        (0..n)
+            .map(|_| Err(ApiError::Unexpected(anyhow::anyhow!("filing failed: {e}"))))
+            .collect()
+    };
     let txn = match db::begin_write(db).await {
         Ok(t) => t,
-        Err(e) => {
-            let msg = e.to_string();
-            for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(ApiError::Unexpected(anyhow::anyhow!(msg.clone()))));
-            }
-            return;
-        }
+        Err(e) => return failed(&e),
     };
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let outcome = async {
-            let sp = txn.begin().await?;
-            match complaints::file_in(
-                &sp,
-                &job.rules,
-                &job.who,
-                &job.inst,
-                job.new,
-                job.idem.as_ref(),
-            )
-            .await
-            {
-                Ok(out) => {
-                    sp.commit().await?;
-                    Ok(out)
-                }
-                Err(e) => {
-                    sp.rollback().await?;
-                    Err(e)
-                }
-            }
-        }
-        .await;
-        results.push((job.reply, outcome));
+    let mut outcomes = Vec::with_capacity(n);
+    for filing in filings {
+        outcomes.push(in_savepoint(&txn, filing).await);
     }
     match txn.commit().await {
-        Ok(()) => {
-            for (reply, outcome) in results {
-                let _ = reply.send(outcome);
-            }
-        }
+        Ok(()) => outcomes,
         Err(e) => {
             tracing::error!(error = %e, "committing a batch of filings failed");
-            for (reply, outcome) in results {
-                let _ = reply.send(match outcome {
+            outcomes
+                .into_iter()
+                .map(|o| match o {
                     Ok(_) => Err(ApiError::Unexpected(anyhow::anyhow!("commit failed: {e}"))),
-                    err => err,
-                });
-            }
+                    refused => refused,
+                })
+                .collect()
+        }
+    }
+}
+
+async fn in_savepoint(txn: &DatabaseTransaction, filing: Filing) -> Filed {
+    let sp = txn.begin().await?;
+    let written = complaints::file_many(&sp, std::slice::from_ref(&filing)).await;
+    match written.map(|mut o| o.pop()) {
+        Ok(Some(outcome)) => {
+            sp.commit().await?;
+            outcome
+        }
+        Ok(None) => Err(ApiError::Unexpected(anyhow::anyhow!("no outcome"))),
+        Err(e) => {
+            sp.rollback().await?;
+            Err(e)
         }
     }
 }

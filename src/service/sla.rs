@@ -56,9 +56,22 @@ pub async fn schedule(
         .filter(timer::Column::State.eq(TimerState::Pending))
         .exec(txn)
         .await?;
+    timer::Entity::insert_many(timers(case, deadlines, now))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// The timers of the case's current stage: its deadline, and a warning before it
+/// unless that moment has passed. None for a stage without a clock.
+pub fn timers(
+    case: &complaint::Model,
+    deadlines: Option<Deadlines>,
+    now: DateTime<Utc>,
+) -> Vec<timer::ActiveModel> {
     let state: CaseState = case.state.into();
     let Some(d) = deadlines.filter(|_| timed(state)) else {
-        return Ok(());
+        return vec![];
     };
     let row = |kind, due_at| timer::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -75,8 +88,7 @@ pub async fn schedule(
     if d.warn_at > now && d.warn_at < d.due_at {
         rows.push(row(TimerKind::Warning, d.warn_at));
     }
-    timer::Entity::insert_many(rows).exec(txn).await?;
-    Ok(())
+    rows
 }
 
 /// Records that the institution missed its response deadline. The unique index on

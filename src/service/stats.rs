@@ -16,10 +16,11 @@ use entity::{
     institution_stats_monthly as monthly, sla_breach,
 };
 use sea_orm::{
+    ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Alias, Expr, ExprTrait, OnConflict},
 };
 use uuid::Uuid;
 
@@ -243,6 +244,35 @@ pub async fn on_event(
     Ok(())
 }
 
+/// The statistics of cases just filed (same transaction): what each contributes, in
+/// one statement per table however many there are. Equivalent to [`on_event`] for
+/// each case's first event.
+pub async fn on_new_cases(
+    txn: &impl ConnectionTrait,
+    cases: &[complaint::Model],
+) -> Result<(), ApiError> {
+    let mut deltas: BTreeMap<(Uuid, String), Counters> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(cases.len());
+    for case in cases {
+        let c = Contribution::of(case, History::default());
+        if c.bucket().is_some() {
+            return Err(ApiError::Unexpected(anyhow::anyhow!(
+                "a new case cannot have been answered"
+            )));
+        }
+        let sum = deltas
+            .entry((c.institution_id, c.month.clone()))
+            .or_insert([0; N]);
+        for (s, v) in sum.iter_mut().zip(c.counters()) {
+            *s += v;
+        }
+        rows.push(c.to_row(case.id));
+    }
+    add_counters_many(txn, deltas).await?;
+    db::insert_chunked(txn, rows).await?;
+    Ok(())
+}
+
 /// Moves the counters from the case's old contribution (if any) to its new one.
 async fn apply_change(
     txn: &impl ConnectionTrait,
@@ -287,27 +317,49 @@ async fn add_counters(
     month: &str,
     delta: &Counters,
 ) -> Result<(), ApiError> {
-    if delta.iter().all(|d| *d == 0) {
+    add_counters_many(txn, BTreeMap::from([((institution_id, month.to_owned()), *delta)])).await
+}
+
+fn monthly_row(institution_id: Uuid, month: String, counters: &Counters) -> monthly::ActiveModel {
+    let mut row = monthly::ActiveModel {
+        institution_id: Set(institution_id),
+        month: Set(month),
+        ..Default::default()
+    };
+    for (col, v) in COLUMNS.iter().zip(counters) {
+        row.set(*col, (*v).into());
+    }
+    row
+}
+
+/// Adds each delta to its institution's row for its month, creating rows that do not
+/// exist yet, in one statement.
+async fn add_counters_many(
+    txn: &impl ConnectionTrait,
+    deltas: BTreeMap<(Uuid, String), Counters>,
+) -> Result<(), ApiError> {
+    let rows: Vec<monthly::ActiveModel> = deltas
+        .into_iter()
+        .filter(|(_, d)| d.iter().any(|v| *v != 0))
+        .map(|((institution_id, month), delta)| monthly_row(institution_id, month, &delta))
+        .collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    monthly::Entity::insert(monthly::ActiveModel {
-        institution_id: Set(institution_id),
-        month: Set(month.to_owned()),
-        ..Default::default()
-    })
-    .on_conflict_do_nothing()
-    .exec(txn)
-    .await?;
-    let mut update = monthly::Entity::update_many();
-    for (col, d) in COLUMNS.iter().zip(delta) {
-        if *d != 0 {
-            update = update.col_expr(*col, Expr::col(*col).add(*d));
-        }
-    }
-    update
-        .filter(monthly::Column::InstitutionId.eq(institution_id))
-        .filter(monthly::Column::Month.eq(month))
-        .exec(txn)
+    let excluded = Alias::new("excluded");
+    let add = COLUMNS.map(|c| {
+        (
+            c,
+            Expr::col((monthly::Entity, c)).add(Expr::col((excluded.clone(), c))),
+        )
+    });
+    monthly::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([monthly::Column::InstitutionId, monthly::Column::Month])
+                .values(add)
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
         .await?;
     Ok(())
 }
@@ -807,32 +859,15 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<Rebuilt, ApiError> {
     complaint_stats::Entity::delete_many().exec(&txn).await?;
     days_tbl::Entity::delete_many().exec(&txn).await?;
     monthly::Entity::delete_many().exec(&txn).await?;
-    for chunk in want.cases.iter().collect::<Vec<_>>().chunks(500) {
-        complaint_stats::Entity::insert_many(chunk.iter().map(|(id, c)| c.to_row(**id)))
-            .exec(&txn)
-            .await?;
-    }
-    let rows: Vec<monthly::ActiveModel> = want
+    let rows = want.cases.iter().map(|(id, c)| c.to_row(*id)).collect();
+    db::insert_chunked(&txn, rows).await?;
+    let rows = want
         .monthly
         .iter()
-        .map(|((inst, month), v)| {
-            let mut row = monthly::ActiveModel {
-                institution_id: Set(*inst),
-                month: Set(month.clone()),
-                ..Default::default()
-            };
-            for (col, val) in COLUMNS.iter().zip(v) {
-                sea_orm::ActiveModelTrait::set(&mut row, *col, (*val).into());
-            }
-            row
-        })
+        .map(|((inst, month), v)| monthly_row(*inst, month.clone(), v))
         .collect();
-    for chunk in rows.chunks(200) {
-        monthly::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
-    }
-    let rows: Vec<days_tbl::ActiveModel> = want
+    db::insert_chunked(&txn, rows).await?;
+    let rows = want
         .days
         .iter()
         .map(|((inst, month, d), n)| days_tbl::ActiveModel {
@@ -842,11 +877,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> Result<Rebuilt, ApiError> {
             cases: Set(*n),
         })
         .collect();
-    for chunk in rows.chunks(500) {
-        days_tbl::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
-            .await?;
-    }
+    db::insert_chunked(&txn, rows).await?;
     txn.commit().await?;
     Ok(Rebuilt {
         cases: want.cases.len(),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::complaint_event;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use uuid::Uuid;
@@ -40,8 +40,20 @@ pub async fn append(
         .limit(1)
         .one(db)
         .await?;
+    let event = link(last.as_ref(), e);
+    complaint_event::Entity::insert(complaint_event::ActiveModel::from(event.clone()))
+        .exec_without_returning(db)
+        .await?;
+    super::stats::on_event(db, &event).await?;
+    super::webhooks::enqueue_case_event(db, &event).await?;
+    Ok(event)
+}
+
+/// The event as stored after `last` (the case's latest event), or as the first of a
+/// new timeline.
+pub fn link(last: Option<&complaint_event::Model>, e: NewEvent<'_>) -> complaint_event::Model {
     let (seq, prev_hash) = match last {
-        Some(l) => (l.seq + 1, l.hash),
+        Some(l) => (l.seq + 1, l.hash.clone()),
         None => (1, GENESIS.to_owned()),
     };
     let payload = e.payload.to_string();
@@ -57,26 +69,20 @@ pub async fn append(
         created_at: e.at,
     };
     let hash = timeline::hash(&prev_hash, &content);
-    let row = complaint_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        complaint_id: Set(e.complaint_id),
-        seq: Set(seq),
-        actor_id: Set(e.actor_id),
-        actor_role: Set(e.actor_role.to_owned()),
-        action: Set(e.action.to_owned()),
-        from_state: Set(e.from_state.map(str::to_owned)),
-        to_state: Set(e.to_state.map(str::to_owned)),
-        payload: Set(payload),
-        created_at: Set(e.at),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash),
-    };
-    let event = complaint_event::Entity::insert(row)
-        .exec_with_returning(db)
-        .await?;
-    super::stats::on_event(db, &event).await?;
-    super::webhooks::enqueue_case_event(db, &event).await?;
-    Ok(event)
+    complaint_event::Model {
+        id: Uuid::now_v7(),
+        complaint_id: e.complaint_id,
+        seq,
+        actor_id: e.actor_id,
+        actor_role: e.actor_role.to_owned(),
+        action: e.action.to_owned(),
+        from_state: e.from_state.map(str::to_owned),
+        to_state: e.to_state.map(str::to_owned),
+        payload,
+        created_at: e.at,
+        prev_hash,
+        hash,
+    }
 }
 
 pub async fn list(

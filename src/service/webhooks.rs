@@ -50,6 +50,17 @@ pub async fn enqueue_case_event(
         .one(db)
         .await?
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("event of a missing case")))?;
+    webhook_event::Entity::insert(outbox_row(&case, event))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The outbox row announcing `event` of `case` (the case as the event left it).
+pub fn outbox_row(
+    case: &complaint::Model,
+    event: &complaint_event::Model,
+) -> webhook_event::ActiveModel {
     let event_type = EventType::of_timeline(
         &event.action,
         event.from_state.as_deref(),
@@ -67,7 +78,7 @@ pub async fn enqueue_case_event(
         seq: event.seq,
         occurred_at: event.created_at,
     };
-    webhook_event::Entity::insert(webhook_event::ActiveModel {
+    webhook_event::ActiveModel {
         id: Set(new_message_id()),
         event_type: Set(event_type.as_str().to_owned()),
         complaint_id: Set(Some(case.id)),
@@ -77,10 +88,7 @@ pub async fn enqueue_case_event(
         payload: Set(events::body(event_type, event.created_at, &data)),
         created_at: Set(event.created_at),
         fanned_out_at: Set(None),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// A subscription as requested, parsed.

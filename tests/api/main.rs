@@ -6,6 +6,7 @@ mod case_authz;
 mod cli;
 mod concurrency;
 mod disclosure;
+mod filing_batch;
 mod health;
 mod helpers;
 mod institutions;

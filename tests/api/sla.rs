@@ -331,7 +331,13 @@ async fn two_sweepers_fire_a_thousand_due_timers_exactly_once() {
             minor: None,
             consent_to_publish: false,
         };
-        redress::service::complaints::file(&app.db, &rules, &learner, new, None)
+        let filing = redress::service::complaints::Filing {
+            rules: rules.clone(),
+            who: learner.clone(),
+            new,
+            idem: None,
+        };
+        redress::service::complaints::file(&app.db, filing)
             .await
             .unwrap();
     }
