@@ -770,8 +770,15 @@ async fn insert_batch(
         timers.extend(t);
     }
     let txn = db.begin().await?;
-    db::insert_chunked(&txn, cases.iter().cloned().map(complaint::ActiveModel::from).collect())
-        .await?;
+    db::insert_chunked(
+        &txn,
+        cases
+            .iter()
+            .cloned()
+            .map(complaint::ActiveModel::from)
+            .collect(),
+    )
+    .await?;
     db::insert_chunked(&txn, events).await?;
     stats::on_new_cases(&txn, &cases).await?;
     db::insert_chunked(&txn, outbox).await?;

@@ -401,8 +401,8 @@ pub struct ComplaintSummary {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<complaint::Model> for ComplaintSummary {
-    fn from(c: complaint::Model) -> Self {
+impl From<svc::CaseSummary> for ComplaintSummary {
+    fn from(c: svc::CaseSummary) -> Self {
         let state: CaseState = c.state.into();
         Self {
             id: c.id,

@@ -561,8 +561,7 @@ impl OpenDataApi {
         institutions::get(&state.db, id.0).await?;
         let min = state.settings.stats_min_cases;
         let since = stats::last_12_months_from(state.clock.now());
-        let recent = stats::totals(&state.db, id.0, Some(&since)).await?;
-        let all = stats::totals(&state.db, id.0, None).await?;
+        let (recent, all) = stats::totals(&state.db, id.0, &since).await?;
         Ok(Json(InstitutionStats {
             institution_id: id.0,
             min_cases: min,

@@ -285,8 +285,8 @@ pub async fn institution_page(
     };
     let now = state.clock.now();
     let since = stats::last_12_months_from(now);
-    let recent = Figures::of(&stats::totals(&state.db, inst.id, Some(&since)).await?, min);
-    let all = Figures::of(&stats::totals(&state.db, inst.id, None).await?, min);
+    let (recent, all) = stats::totals(&state.db, inst.id, &since).await?;
+    let (recent, all) = (Figures::of(&recent, min), Figures::of(&all, min));
     let cases = open_data::recent(&state.db, inst.id, RECENT_CASES, now).await?;
 
     let data = merge(

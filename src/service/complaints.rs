@@ -14,8 +14,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DerivePartialModel, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -311,9 +311,8 @@ pub fn outcome_of_response(remedy: Option<ResponseRemedy>) -> Outcome {
 async fn reserve_references(
     db: &impl ConnectionTrait,
     year: i32,
-    count: usize,
-) -> Result<i32, ApiError> {
-    let count = i32::try_from(count).map_err(anyhow::Error::from)?;
+    count: i64,
+) -> Result<i64, ApiError> {
     reference_counter::Entity::insert(reference_counter::ActiveModel {
         year: Set(year),
         last: Set(0),
@@ -431,14 +430,17 @@ pub async fn file_many(
     let mut accepted = vec![];
     for (i, f) in filings.iter().enumerate() {
         let Some(inst) = institutions.get(&f.new.institution_id) else {
-            outcomes[i] = Some(Err(ApiError::field("institution_id", "no such institution")));
+            outcomes[i] = Some(Err(ApiError::field(
+                "institution_id",
+                "no such institution",
+            )));
             continue;
         };
         if let Some(k) = &f.idem {
-            if !keys.insert((f.who.account_id, k.key.clone())) {
-                return Err(ApiError::conflict("two filings share one Idempotency-Key"));
-            }
             match replay(txn, &f.who, &k.key, Some(&k.request_hash)).await {
+                Ok(None) if !keys.insert((f.who.account_id, k.key.clone())) => {
+                    return Err(ApiError::conflict("two filings share one Idempotency-Key"));
+                }
                 Ok(None) => {}
                 Ok(Some(found)) => {
                     outcomes[i] = Some(Ok((found, true)));
@@ -456,12 +458,12 @@ pub async fn file_many(
 
     // References in order of arrival, one counter bump per year.
     let year = |f: &Filing| f.rules.now.with_timezone(&f.rules.tz).year();
-    let mut next: BTreeMap<i32, i32> = BTreeMap::new();
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
     for (_, f, _) in &accepted {
         *next.entry(year(f)).or_default() += 1;
     }
     for (y, n) in next.iter_mut() {
-        *n = reserve_references(txn, *y, usize::try_from(*n).unwrap_or(0)).await?;
+        *n = reserve_references(txn, *y, *n).await?;
     }
 
     let mut cases = Vec::with_capacity(accepted.len());
@@ -507,8 +509,15 @@ pub async fn file_many(
         outcomes[i] = Some(Ok((case.clone(), false)));
         cases.push(case);
     }
-    db::insert_chunked(txn, cases.iter().cloned().map(complaint::ActiveModel::from).collect())
-        .await?;
+    db::insert_chunked(
+        txn,
+        cases
+            .iter()
+            .cloned()
+            .map(complaint::ActiveModel::from)
+            .collect(),
+    )
+    .await?;
     db::insert_chunked(txn, events).await?;
     stats::on_new_cases(txn, &cases).await?;
     db::insert_chunked(txn, outbox).await?;
@@ -1012,13 +1021,29 @@ pub struct ListFilter {
 }
 
 /// The cases the caller may see, newest first.
+/// What a list shows of a case: the columns it reads, not the whole row.
+#[derive(Debug, Clone, DerivePartialModel)]
+#[sea_orm(entity = "complaint::Entity")]
+pub struct CaseSummary {
+    pub id: Uuid,
+    pub reference: String,
+    pub state: complaint::CaseState,
+    pub institution_id: Uuid,
+    pub category: Category,
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub clock: Option<ClockParty>,
+    pub outcome: Option<Outcome>,
+    pub created_at: DateTime<Utc>,
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     who: &Principal,
     f: ListFilter,
     before: Option<Uuid>,
     limit: u64,
-) -> Result<(Vec<complaint::Model>, Option<String>), ApiError> {
+) -> Result<(Vec<CaseSummary>, Option<String>), ApiError> {
     use entity::account::Role;
     let scope = match who.role {
         Role::Learner => Condition::all().add(complaint::Column::LearnerId.eq(who.account_id)),
@@ -1057,6 +1082,7 @@ pub async fn list(
     let rows = q
         .order_by_desc(complaint::Column::Id)
         .limit(limit + 1)
+        .into_partial_model::<CaseSummary>()
         .all(db)
         .await?;
     Ok(paging::finish(rows, limit, |r| r.id))

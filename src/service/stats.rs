@@ -317,7 +317,11 @@ async fn add_counters(
     month: &str,
     delta: &Counters,
 ) -> Result<(), ApiError> {
-    add_counters_many(txn, BTreeMap::from([((institution_id, month.to_owned()), *delta)])).await
+    add_counters_many(
+        txn,
+        BTreeMap::from([((institution_id, month.to_owned()), *delta)]),
+    )
+    .await
 }
 
 fn monthly_row(institution_id: Uuid, month: String, counters: &Counters) -> monthly::ActiveModel {
@@ -565,27 +569,36 @@ pub fn last_12_months_from(now: DateTime<Utc>) -> String {
     format!("{y:04}-{m:02}")
 }
 
-/// One institution's totals for months from `since` (all time when `None`).
+/// One institution's summed counters: since a month (`YYYY-MM`, for "the last 12
+/// months"), and over all time. Two indexed reads, however many cases.
 pub async fn totals(
     db: &impl ConnectionTrait,
     institution_id: Uuid,
-    since: Option<&str>,
-) -> Result<Totals, ApiError> {
-    let mut q = monthly::Entity::find().filter(monthly::Column::InstitutionId.eq(institution_id));
-    let mut d = days_tbl::Entity::find().filter(days_tbl::Column::InstitutionId.eq(institution_id));
-    if let Some(s) = since {
-        q = q.filter(monthly::Column::Month.gte(s));
-        d = d.filter(days_tbl::Column::Month.gte(s));
+    since: &str,
+) -> Result<(Totals, Totals), ApiError> {
+    let (mut recent, mut all) = (Totals::default(), Totals::default());
+    let months = monthly::Entity::find()
+        .filter(monthly::Column::InstitutionId.eq(institution_id))
+        .all(db)
+        .await?;
+    for r in months {
+        if r.month.as_str() >= since {
+            recent.add_row(&r);
+        }
+        all.add_row(&r);
     }
-    let mut t = Totals::default();
-    for r in q.all(db).await? {
-        t.add_row(&r);
-    }
-    for r in d.all(db).await? {
+    let days = days_tbl::Entity::find()
+        .filter(days_tbl::Column::InstitutionId.eq(institution_id))
+        .all(db)
+        .await?;
+    for r in days {
         let i = r.days.clamp(0, OVER_60) as usize;
-        t.days[i] += r.cases;
+        if r.month.as_str() >= since {
+            recent.days[i] += r.cases;
+        }
+        all.days[i] += r.cases;
     }
-    Ok(t)
+    Ok((recent, all))
 }
 
 /// For a directory page: cases received and timeliness per institution since a month.

@@ -11,7 +11,7 @@ use redress::{
         stats, timeline,
     },
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -88,7 +88,12 @@ async fn a_batch_files_refuses_and_replays_each_filing_on_its_own_merits() {
 
     let batch = [
         filing(&app, c.learner.id, new_complaint(c.institution, "a"), None),
-        filing(&app, c.learner.id, new_complaint(Uuid::now_v7(), "nowhere"), None),
+        filing(
+            &app,
+            c.learner.id,
+            new_complaint(Uuid::now_v7(), "nowhere"),
+            None,
+        ),
         filing(
             &app,
             other.learner.id,
@@ -107,7 +112,12 @@ async fn a_batch_files_refuses_and_replays_each_filing_on_its_own_merits() {
             new_complaint(c.institution, "reused key"),
             Some(("k-1", "hash-2")),
         ),
-        filing(&app, other.learner.id, new_complaint(other.institution, "c"), None),
+        filing(
+            &app,
+            other.learner.id,
+            new_complaint(other.institution, "c"),
+            None,
+        ),
     ];
     let out = file_together(&app, &batch).await;
     assert_eq!(out.len(), 6);
@@ -131,7 +141,10 @@ async fn a_batch_files_refuses_and_replays_each_filing_on_its_own_merits() {
     let (replay, was_replay) = out[3].as_ref().unwrap();
     assert!(was_replay);
     assert_eq!(replay.id, keyed.id);
-    assert!(matches!(&out[4], Err(redress::error::ApiError::BadRequest(_))));
+    assert!(matches!(
+        &out[4],
+        Err(redress::error::ApiError::BadRequest(_))
+    ));
 
     for case in [&a, &b, &cc] {
         let stored = complaint::Entity::find_by_id(case.id)
@@ -163,7 +176,10 @@ async fn a_batch_files_refuses_and_replays_each_filing_on_its_own_merits() {
         assert!(case.response_due_at.is_some());
     }
     // Nothing was written for the refused, replayed or unknown filings.
-    let all = complaint_event::Entity::find().count(&app.db).await.unwrap();
+    let all = complaint_event::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
     assert_eq!(all, 6, "six cases, one event each");
     assert!(stats::verify(&app.db).await.unwrap().is_empty());
 }
@@ -182,7 +198,10 @@ async fn two_filings_of_one_batch_with_one_key_spoil_the_batch_for_a_retry_one_b
     };
     let txn = db::begin_write(&app.db).await.unwrap();
     let refused = complaints::file_many(&txn, &[same(), same()]).await;
-    assert!(matches!(refused, Err(redress::error::ApiError::Conflict { .. })));
+    assert!(matches!(
+        refused,
+        Err(redress::error::ApiError::Conflict { .. })
+    ));
     txn.rollback().await.unwrap();
     // Through the queue, the same pair files one case and replays it for the other.
     let (a, b) = tokio::join!(
