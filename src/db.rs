@@ -6,7 +6,8 @@ use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, Iterable, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    sea_query::{Expr, ExprTrait, IntoColumnRef, SimpleExpr},
+    sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous},
 };
 
 use crate::config::Settings;
@@ -31,6 +32,9 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             opts.max_connections(settings.db_max_connections.clamp(1, 8))
                 .min_connections(1);
         }
+        opts.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| Box::pin(stable_plans(conn)))
+        });
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -44,6 +48,31 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     }
     let db = Database::connect(opts).await?;
     Ok(db)
+}
+
+/// Turns on SQLite's query planner stability guarantee for a new connection. Without
+/// it, a statement whose `LIMIT` is a bound parameter (every one `sea-query` builds) is
+/// marked to be re-planned whenever that parameter is bound again, so cached statements
+/// were parsed and planned anew on every execution (seen in the read profile).
+async fn stable_plans(conn: &mut SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked for this call, so no other thread uses the
+    // connection; SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an optional int pointer.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            handle.as_raw_handle().as_ptr(),
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if rc == libsqlite3_sys::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(sea_orm::sqlx::Error::Configuration(
+            format!("enabling SQLite's query planner stability guarantee failed ({rc})").into(),
+        ))
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -71,6 +100,14 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// `column = 'pending'` with the value written into the SQL rather than bound: SQLite
+/// uses a partial index `… WHERE state = 'pending'` only when it sees the value while
+/// planning, and with stable plans (see `stable_plans`) it does not look at bound
+/// values.
+pub fn is_pending(column: impl IntoColumnRef) -> SimpleExpr {
+    Expr::col(column).eq(Expr::cust("'pending'"))
 }
 
 /// Bound parameters one statement may carry here: under SQLite's 32,766 and

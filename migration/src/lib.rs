@@ -8,6 +8,7 @@ mod m20261130_000003_create_timers;
 mod m20261130_000004_create_webhooks;
 mod m20261130_000005_create_stats;
 mod m20261130_000006_create_mediation;
+mod m20261130_000007_index_recent_published;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_create_webhooks::Migration),
             Box::new(m20261130_000005_create_stats::Migration),
             Box::new(m20261130_000006_create_mediation::Migration),
+            Box::new(m20261130_000007_index_recent_published::Migration),
         ]
     }
 }

@@ -360,18 +360,22 @@ pub fn kind_name(k: PublicResponseKind) -> &'static str {
     }
 }
 
-/// The most recent published cases of one institution (for its disclosure page).
+/// The most recently published cases of one institution (for its disclosure page).
 pub async fn recent(
     db: &impl ConnectionTrait,
     institution_id: Uuid,
     limit: u64,
     now: DateTime<Utc>,
 ) -> Result<Vec<PublicCase>, ApiError> {
-    let f = Filter {
-        institution_id: Some(institution_id),
-        ..Filter::default()
-    };
-    Ok(page(db, &f, None, limit, now).await?.0)
+    let rows = complaint::Entity::find()
+        .filter(complaint::Column::InstitutionId.eq(institution_id))
+        .filter(complaint::Column::PublishedAt.lte(now))
+        .order_by_desc(complaint::Column::PublishedAt)
+        .order_by_desc(complaint::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    publish(db, rows).await
 }
 
 /// Cases published up to now, counted (for tests and the demo summary).

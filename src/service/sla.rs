@@ -9,7 +9,7 @@ use entity::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 use serde_json::json;
@@ -147,16 +147,12 @@ pub async fn run_once(db: &DatabaseConnection, rules: &Rules, batch: u64) -> any
 
 /// Takes a lease on due, unleased timers. On PostgreSQL concurrent sweepers skip each
 /// other's rows (`FOR UPDATE SKIP LOCKED`); on SQLite the write transaction serializes.
-async fn claim(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    batch: u64,
-) -> anyhow::Result<Vec<Uuid>> {
-    let txn = db::begin_write(db).await?;
-    let mut q = timer::Entity::find()
+/// Pending timers due at `now` and not leased, soonest first (ids only).
+pub fn due_timers(now: DateTime<Utc>, batch: u64) -> Select<timer::Entity> {
+    timer::Entity::find()
         .select_only()
         .column(timer::Column::Id)
-        .filter(timer::Column::State.eq(TimerState::Pending))
+        .filter(db::is_pending(timer::Column::State))
         .filter(timer::Column::DueAt.lte(now))
         .filter(
             timer::Column::LeaseUntil
@@ -164,7 +160,16 @@ async fn claim(
                 .or(timer::Column::LeaseUntil.lt(now)),
         )
         .order_by_asc(timer::Column::DueAt)
-        .limit(batch);
+        .limit(batch)
+}
+
+async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> anyhow::Result<Vec<Uuid>> {
+    let txn = db::begin_write(db).await?;
+    let mut q = due_timers(now, batch);
     if db::is_postgres(&txn) {
         q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

@@ -30,8 +30,8 @@ use reqwest::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+    QueryTrait, Select,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
 };
 use url::{Host, Url};
 use uuid::Uuid;
@@ -356,6 +356,32 @@ struct Job {
     secrets: Vec<WebhookSecret>,
 }
 
+/// Pending deliveries of enabled endpoints due at `now`, soonest first (ids only).
+pub fn due_deliveries(now: DateTime<Utc>, batch: u64) -> Select<webhook_delivery::Entity> {
+    use webhook_delivery::Column as D;
+    use webhook_subscription::Column as S;
+    // A correlated EXISTS rather than `subscription_id IN (…)`: the planner then walks
+    // the due index, instead of every delivery ever made to the enabled endpoints.
+    let enabled = Query::select()
+        .expr(Expr::val(1))
+        .from(webhook_subscription::Entity)
+        .and_where(
+            Expr::col((webhook_subscription::Entity, S::Id))
+                .equals((webhook_delivery::Entity, D::SubscriptionId)),
+        )
+        .and_where(Expr::col((webhook_subscription::Entity, S::Enabled)).eq(true))
+        .to_owned();
+    webhook_delivery::Entity::find()
+        .select_only()
+        .column(D::Id)
+        .filter(db::is_pending(D::State))
+        .filter(D::NextAttemptAt.lte(now))
+        .filter(D::LeaseUntil.is_null().or(D::LeaseUntil.lt(now)))
+        .filter(Expr::exists(enabled))
+        .order_by_asc(D::NextAttemptAt)
+        .limit(batch)
+}
+
 /// Leases a batch of due deliveries of enabled endpoints and loads what sending needs.
 async fn claim(
     db: &DatabaseConnection,
@@ -363,22 +389,7 @@ async fn claim(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Job>> {
     use webhook_delivery::Column as D;
-    let due = || {
-        let enabled = webhook_subscription::Entity::find()
-            .select_only()
-            .column(webhook_subscription::Column::Id)
-            .filter(webhook_subscription::Column::Enabled.eq(true))
-            .into_query();
-        webhook_delivery::Entity::find()
-            .select_only()
-            .column(D::Id)
-            .filter(D::State.eq(DeliveryState::Pending))
-            .filter(D::NextAttemptAt.lte(now))
-            .filter(D::LeaseUntil.is_null().or(D::LeaseUntil.lt(now)))
-            .filter(D::SubscriptionId.in_subquery(enabled))
-            .order_by_asc(D::NextAttemptAt)
-            .limit(dispatcher.batch)
-    };
+    let due = || due_deliveries(now, dispatcher.batch);
     let peek: Option<Uuid> = due().into_tuple().one(db).await?;
     if peek.is_none() {
         return Ok(vec![]);

@@ -13,6 +13,7 @@ mod institutions;
 mod lifecycle;
 mod mediation;
 mod open_data;
+mod query_plans;
 mod sla;
 mod spec;
 mod stats;
