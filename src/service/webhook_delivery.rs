@@ -30,7 +30,7 @@ use reqwest::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select,
+    Select,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query},
 };
 use url::{Host, Url};
