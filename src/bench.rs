@@ -189,6 +189,11 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     let storage = storage_ceiling(&dbc, &world, Duration::from_secs(opts.phase_secs)).await?;
     eprintln!("storage ceiling: {storage:.0} filings/s");
     let (load_rate, samples) = bulk_load(&dbc, &world, opts.cases).await?;
+    if db::is_postgres(&dbc) {
+        // Planner statistics, as autovacuum gathers them soon after a load like this;
+        // without them PostgreSQL plans for the empty tables it last saw.
+        dbc.execute_unprepared("ANALYZE").await?;
+    }
     let world = World {
         sample_cases: samples,
         ..world
