@@ -135,11 +135,12 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn peak_rss_mb(pid: u32) -> f64 {
+/// The server's peak resident memory so far (`VmHWM`), or its current one (`VmRSS`).
+fn rss_mb(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|kb| kb.parse::<f64>().ok())
@@ -240,7 +241,10 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     .await;
     eprintln!("http ceiling: {:.0} req/s", http.per_sec);
 
+    let pid = server.child.id();
+    eprintln!("server rss: {:.0} MB", rss_mb(pid, "VmRSS:"));
     let tokens = Arc::new(login_all(&client, &server.base, &world, opts.clients).await?);
+    eprintln!("after logins, server rss: {:.0} MB", rss_mb(pid, "VmRSS:"));
     let inst_ids = Arc::new(world.institutions.clone());
     let filings = drive(opts.clients, phase, {
         let client = client.clone();
@@ -273,7 +277,11 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         }
     })
     .await;
-    eprintln!("filings: {:.0}/s", filings.per_sec);
+    eprintln!(
+        "filings: {:.0}/s; server rss: {:.0} MB",
+        filings.per_sec,
+        rss_mb(pid, "VmRSS:")
+    );
 
     // Reads of cases the client may see (one per learner, loaded in bulk).
     let own_cases = Arc::new(world.sample_cases.clone());
@@ -359,10 +367,14 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         }
     })
     .await;
-    eprintln!("disclosure pages: {:.0}/s", disclosure_pages.per_sec);
+    eprintln!(
+        "disclosure pages: {:.0}/s; server rss: {:.0} MB",
+        disclosure_pages.per_sec,
+        rss_mb(pid, "VmRSS:")
+    );
     let (csv_rows, csv_secs) = csv_export(&client, &server.base).await?;
     eprintln!("csv: {csv_rows} rows in {csv_secs:.1} s");
-    let rss = peak_rss_mb(server.child.id());
+    let rss = rss_mb(pid, "VmHWM:");
     drop(server);
 
     let (sweep_secs, fired, idle_ms) = sweep_bench(&state, opts.due_timers).await?;

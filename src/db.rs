@@ -166,25 +166,43 @@ pub fn is_pending(column: impl IntoColumnRef) -> SimpleExpr {
 /// PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
 
-/// Inserts rows with as few multi-row statements as the parameter limits allow.
+/// Inserts rows with multi-row statements within the parameter limits. Statements have
+/// a few fixed sizes (powers of two: 45 rows go as 32 + 8 + 4 + 1), so a connection's
+/// statement cache holds a handful per table, reused, rather than one per batch size,
+/// each prepared once and then evicted.
 pub async fn insert_chunked<A: ActiveModelTrait>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,
 ) -> Result<(), DbErr> {
     let per_row = <A::Entity as EntityTrait>::Column::iter().count().max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(MAX_PARAMS / per_row).collect();
-        A::Entity::insert_many(chunk)
+    let most = (MAX_PARAMS / per_row).max(1);
+    let mut left = rows.len();
+    let mut rows = rows.into_iter();
+    while left > 0 {
+        let n = floor_power_of_two(left.min(most));
+        A::Entity::insert_many(rows.by_ref().take(n))
             .exec_without_returning(db)
             .await?;
+        left -= n;
     }
     Ok(())
+}
+
+fn floor_power_of_two(n: usize) -> usize {
+    1 << n.ilog2()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two() {
+        assert_eq!(floor_power_of_two(1), 1);
+        assert_eq!(floor_power_of_two(45), 32);
+        assert_eq!(floor_power_of_two(64), 64);
+        assert_eq!(floor_power_of_two(1000), 512);
+    }
 
     #[test]
     fn nagle_is_turned_off_on_sockets_to_the_database_port_only() {
