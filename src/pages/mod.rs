@@ -287,7 +287,7 @@ pub async fn institution_page(
     let since = stats::last_12_months_from(now);
     let (recent, all) = stats::totals(&state.db, inst.id, &since).await?;
     let (recent, all) = (Figures::of(&recent, min), Figures::of(&all, min));
-    let cases = open_data::recent(&state.db, inst.id, RECENT_CASES, now).await?;
+    let cases = open_data::recent(&state.db, &inst, RECENT_CASES, now).await?;
 
     let data = merge(
         base(

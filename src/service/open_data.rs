@@ -126,7 +126,7 @@ pub async fn page(
         .all(db)
         .await?;
     let (rows, next) = paging::finish(rows, limit, |r| r.id);
-    Ok((publish(db, rows).await?, next))
+    Ok((publish(db, rows, None).await?, next))
 }
 
 /// Turns case rows into their public form (institutions and party names read in two
@@ -134,17 +134,27 @@ pub async fn page(
 async fn publish(
     db: &impl ConnectionTrait,
     rows: Vec<complaint::Model>,
+    known: Option<&institution::Model>,
 ) -> Result<Vec<PublicCase>, ApiError> {
-    let mut inst_ids: Vec<Uuid> = rows.iter().map(|r| r.institution_id).collect();
-    inst_ids.sort();
-    inst_ids.dedup();
-    let institutions: HashMap<Uuid, institution::Model> = institution::Entity::find()
-        .filter(institution::Column::Id.is_in(inst_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
+    let mut institutions: HashMap<Uuid, institution::Model> =
+        known.map(|i| (i.id, i.clone())).into_iter().collect();
+    let mut missing: Vec<Uuid> = rows
+        .iter()
+        .map(|r| r.institution_id)
+        .filter(|id| !institutions.contains_key(id))
         .collect();
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
+        institutions.extend(
+            institution::Entity::find()
+                .filter(institution::Column::Id.is_in(missing))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|i| (i.id, i)),
+        );
+    }
     let consenting: Vec<Uuid> = rows
         .iter()
         .filter(|r| r.consent_to_publish && r.publication_text.is_none())
@@ -363,19 +373,19 @@ pub fn kind_name(k: PublicResponseKind) -> &'static str {
 /// The most recently published cases of one institution (for its disclosure page).
 pub async fn recent(
     db: &impl ConnectionTrait,
-    institution_id: Uuid,
+    inst: &institution::Model,
     limit: u64,
     now: DateTime<Utc>,
 ) -> Result<Vec<PublicCase>, ApiError> {
     let rows = complaint::Entity::find()
-        .filter(complaint::Column::InstitutionId.eq(institution_id))
+        .filter(complaint::Column::InstitutionId.eq(inst.id))
         .filter(complaint::Column::PublishedAt.lte(now))
         .order_by_desc(complaint::Column::PublishedAt)
         .order_by_desc(complaint::Column::Id)
         .limit(limit)
         .all(db)
         .await?;
-    publish(db, rows).await
+    publish(db, rows, Some(inst)).await
 }
 
 /// Cases published up to now, counted (for tests and the demo summary).
