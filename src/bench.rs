@@ -7,7 +7,7 @@ use std::{
     process::{Child, Command, Stdio},
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -29,12 +29,18 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
+    auth::Principal,
     auth::password,
     clock::SystemClock,
     config::Settings,
     db,
     domain::{account::Email, account::Password, credit_code::CreditCode, timeline},
-    service::{sla, sla::Sweep, stats, webhooks},
+    service::{
+        complaints::{self, Filing, NewComplaint},
+        sla,
+        sla::Sweep,
+        stats, webhooks,
+    },
     startup::AppState,
 };
 
@@ -116,6 +122,8 @@ struct Report {
     sweep_fire_all_secs: f64,
     sweep_fired_per_sec: f64,
     sweep_idle_ms: f64,
+    webhooks: WebhookFigures,
+    webhook_deliveries_ratio_to_http_ceiling: f64,
     server_peak_rss_mb: f64,
 }
 
@@ -181,6 +189,8 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     let settings = Settings {
         database_url: url.clone(),
         run_workers: false,
+        // The webhook phase delivers to a receiver on this machine.
+        webhooks_allow_private_targets: true,
         ..base.clone()
     };
     let state = AppState::init(settings.clone(), Arc::new(SystemClock)).await?;
@@ -378,6 +388,8 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     drop(server);
 
     let (sweep_secs, fired, idle_ms) = sweep_bench(&state, opts.due_timers).await?;
+    let webhooks = webhook_bench(&state, &world, phase).await?;
+    eprintln!("webhooks: {:.0} deliveries/s", webhooks.per_sec);
 
     let report = Report {
         database: if settings.is_sqlite() {
@@ -405,6 +417,8 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
         sweep_fire_all_secs: sweep_secs,
         sweep_fired_per_sec: fired as f64 / sweep_secs.max(1e-9),
         sweep_idle_ms: idle_ms,
+        webhook_deliveries_ratio_to_http_ceiling: webhooks.per_sec / http.per_sec.max(1.0),
+        webhooks,
         server_peak_rss_mb: rss,
     };
     print_table(&report);
@@ -463,6 +477,19 @@ fn print_table(r: &Report) {
     println!(
         "sla sweep: {} due timers fired in {:.2} s ({:.0}/s); idle sweep {:.2} ms",
         r.sweep_due_timers, r.sweep_fire_all_secs, r.sweep_fired_per_sec, r.sweep_idle_ms
+    );
+    let w = &r.webhooks;
+    println!(
+        "webhooks: {} deliveries ({} endpoints) in {:.2} s = {:.0}/s ({:.2} of the http ceiling); \
+         change to delivery at 1,000 changes/s: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        w.deliveries,
+        w.subscriptions,
+        w.secs,
+        w.per_sec,
+        r.webhook_deliveries_ratio_to_http_ceiling,
+        w.latency_median_ms,
+        w.latency_p99_ms,
+        w.latency_max_ms
     );
     println!(
         "server peak RSS              {:>10.1} MB",
@@ -571,6 +598,7 @@ where
 
 struct World {
     institutions: Vec<Uuid>,
+    regulator: Uuid,
     learners: Vec<Uuid>,
     learner_emails: Vec<String>,
     staff_email: String,
@@ -640,13 +668,21 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
             created_at: Set(now),
         });
     }
-    for chunk in accounts.chunks(500) {
-        account::Entity::insert_many(chunk.to_vec())
-            .exec(db)
-            .await?;
-    }
+    let regulator = Uuid::now_v7();
+    accounts.push(account::ActiveModel {
+        id: Set(regulator),
+        email: Set("regulator@bench.example.com".into()),
+        password_hash: Set(hash.clone()),
+        display_name: Set("Bench regulator".into()),
+        role: Set(Role::Regulator),
+        institution_id: Set(None),
+        association_id: Set(None),
+        created_at: Set(now),
+    });
+    db::insert_chunked(db, accounts).await?;
     Ok(World {
         institutions,
+        regulator,
         learners,
         learner_emails,
         staff_email: email.as_str().to_owned(),
@@ -900,4 +936,204 @@ async fn sweep_bench(state: &AppState, due: u64) -> anyhow::Result<(f64, u64, f6
     let idle_ms = idle_started.elapsed().as_secs_f64() * 1000.0 / 20.0;
     let _ = db::ping(db).await;
     Ok((fire_secs, total.deadlines as u64, idle_ms))
+}
+
+/// Endpoints subscribed for the webhook phase, each receiving every event.
+const SUBSCRIPTIONS: usize = 8;
+/// Filings whose events make the webhook throughput backlog.
+const WEBHOOK_EVENTS: usize = 2_000;
+
+/// What the local webhook receiver saw.
+#[derive(Default)]
+struct Arrivals {
+    count: AtomicUsize,
+    /// Per delivery, microseconds from its event's time to its arrival.
+    delays_us: std::sync::Mutex<Vec<u64>>,
+}
+
+struct Receive(Arc<Arrivals>);
+
+impl poem::Endpoint for Receive {
+    type Output = poem::Response;
+
+    async fn call(&self, mut req: poem::Request) -> poem::Result<Self::Output> {
+        let arrived = Utc::now();
+        let body = req.take_body().into_vec().await?;
+        let event_at = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["timestamp"].as_str().map(str::to_owned))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+        if let Some(at) = event_at {
+            let us = (arrived - at.with_timezone(&Utc))
+                .num_microseconds()
+                .unwrap_or(0);
+            if let Ok(mut d) = self.0.delays_us.lock() {
+                d.push(u64::try_from(us).unwrap_or(0));
+            }
+        }
+        self.0.count.fetch_add(1, Ordering::SeqCst);
+        Ok(poem::Response::builder()
+            .status(poem::http::StatusCode::NO_CONTENT)
+            .finish())
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+struct WebhookFigures {
+    subscriptions: usize,
+    deliveries: usize,
+    secs: f64,
+    per_sec: f64,
+    latency_deliveries: usize,
+    latency_median_ms: f64,
+    latency_p99_ms: f64,
+    latency_max_ms: f64,
+}
+
+/// Files `n` complaints through the service (as the filing writer does), spread over
+/// the institutions, and nudges the dispatcher as the API does after a write.
+async fn file_directly(state: &AppState, world: &World, n: usize) -> anyhow::Result<()> {
+    let filings: Vec<Filing> = (0..n)
+        .map(|i| Filing {
+            rules: state.rules(),
+            who: Principal {
+                account_id: world.learners[i % world.learners.len()],
+                role: Role::Learner,
+                institution_id: None,
+                association_id: None,
+            },
+            new: NewComplaint {
+                institution_id: world.institutions[i % world.institutions.len()],
+                category: Category::Refund,
+                title: "Refund refused".into(),
+                narrative: "The classes stopped and the refund was refused.".into(),
+                desired_remedy: DesiredRemedy::FullRefund,
+                desired_amount_minor: None,
+                currency: "CNY".into(),
+                amount_in_dispute_minor: Some(1_280_000),
+                course_reference: None,
+                purchase_date: None,
+                prepaid_minor: None,
+                hours_bought: Some(48),
+                hours_used: Some(12),
+                prepaid_period_days: None,
+                minor: None,
+                consent_to_publish: false,
+            },
+            idem: None,
+        })
+        .collect();
+    let txn = db::begin_write(&state.db).await?;
+    for outcome in complaints::file_many(&txn, &filings).await? {
+        outcome?;
+    }
+    txn.commit().await?;
+    state.webhook_wakeup.notify_waiters();
+    Ok(())
+}
+
+/// Webhook deliveries from the durable outbox to a local receiver, with the dispatcher
+/// as `serve` runs it: first a backlog (throughput), then filings at a steady pace for
+/// `phase` (time from each change to its delivery).
+async fn webhook_bench(
+    state: &AppState,
+    world: &World,
+    phase: Duration,
+) -> anyhow::Result<WebhookFigures> {
+    use entity::webhook_event;
+    // The bulk-loaded cases' events count as delivered before this phase.
+    webhook_event::Entity::update_many()
+        .col_expr(
+            webhook_event::Column::FannedOutAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(sea_orm::ColumnTrait::is_null(
+            &webhook_event::Column::FannedOutAt,
+        ))
+        .exec(&state.db)
+        .await?;
+
+    let arrivals = Arc::new(Arrivals::default());
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    listener.set_nonblocking(true)?;
+    let acceptor = poem::listener::TcpAcceptor::from_std(listener)?;
+    let receiver = tokio::spawn(
+        poem::Server::new_with_acceptor(acceptor)
+            .run(poem::Route::new().at("/*path", Receive(arrivals.clone()))),
+    );
+    let regulator = Principal {
+        account_id: world.regulator,
+        role: Role::Regulator,
+        institution_id: None,
+        association_id: None,
+    };
+    for i in 0..SUBSCRIPTIONS {
+        let url = format!("http://127.0.0.1:{port}/hooks/{i}")
+            .parse()
+            .map_err(|e| anyhow::anyhow!("receiver url: {e}"))?;
+        webhooks::create(
+            &state.db,
+            &regulator,
+            webhooks::NewSubscription {
+                url,
+                description: format!("bench receiver {i}"),
+                event_types: None,
+                enabled: true,
+            },
+            true,
+            Utc::now(),
+        )
+        .await?;
+    }
+
+    for _ in 0..WEBHOOK_EVENTS / 200 {
+        file_directly(state, world, 200).await?;
+    }
+    let backlog = WEBHOOK_EVENTS * SUBSCRIPTIONS;
+    let started = Instant::now();
+    let dispatcher = tokio::spawn(crate::workers::webhooks::run(state.clone()));
+    let wait_for = |n: usize, limit: Duration| {
+        let arrivals = arrivals.clone();
+        async move {
+            let until = Instant::now() + limit;
+            while arrivals.count.load(Ordering::SeqCst) < n && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    };
+    wait_for(backlog, Duration::from_secs(600)).await;
+    let secs = started.elapsed().as_secs_f64();
+    let delivered = arrivals.count.load(Ordering::SeqCst);
+    if let Ok(mut d) = arrivals.delays_us.lock() {
+        d.clear();
+    }
+
+    // Steady changes: 20 filings every 20 ms (1,000 a second).
+    let steady = Instant::now();
+    let mut filed = 0;
+    while steady.elapsed() < phase {
+        file_directly(state, world, 20).await?;
+        filed += 20;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_for(backlog + filed * SUBSCRIPTIONS, Duration::from_secs(120)).await;
+    dispatcher.abort();
+    receiver.abort();
+    let delays = arrivals
+        .delays_us
+        .lock()
+        .map(|d| d.clone())
+        .unwrap_or_default();
+    let latency = summarise(delays, 0, phase);
+    Ok(WebhookFigures {
+        subscriptions: SUBSCRIPTIONS,
+        deliveries: delivered,
+        secs,
+        per_sec: delivered as f64 / secs.max(1e-9),
+        latency_deliveries: latency.count,
+        latency_median_ms: latency.median_ms,
+        latency_p99_ms: latency.p99_ms,
+        latency_max_ms: latency.max_ms,
+    })
 }
