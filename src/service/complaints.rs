@@ -408,7 +408,8 @@ async fn replay(
 /// Files complaints inside the caller's write transaction, with one multi-row statement
 /// per table however many there are. Returns each filing's outcome in order: an unknown
 /// institution or a key reused with another body is refused without writing anything,
-/// a retried key answers with its first case. An `Err` means the transaction is spoilt
+/// a retried key answers with its first case. Institutions of any status are accepted:
+/// a suspended or exited institution is when learners need this most. An `Err` means the transaction is spoilt
 /// (a database error, or two of these filings sharing one key) and must be rolled back.
 pub async fn file_many(
     txn: &DatabaseTransaction,

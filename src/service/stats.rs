@@ -255,10 +255,9 @@ pub async fn on_new_cases(
     let mut rows = Vec::with_capacity(cases.len());
     for case in cases {
         let c = Contribution::of(case, History::default());
-        if c.bucket().is_some() {
-            return Err(ApiError::Unexpected(anyhow::anyhow!(
-                "a new case cannot have been answered"
-            )));
+        // Not for a case just filed, which nobody has answered yet.
+        if let Some(b) = c.bucket() {
+            add_bucket(txn, c.institution_id, &c.month, b, 1).await?;
         }
         let sum = deltas
             .entry((c.institution_id, c.month.clone()))
