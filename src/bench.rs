@@ -481,7 +481,8 @@ fn print_table(r: &Report) {
     let w = &r.webhooks;
     println!(
         "webhooks: {} deliveries ({} endpoints) in {:.2} s = {:.0}/s ({:.2} of the http ceiling); \
-         change to delivery at 1,000 changes/s: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+         change to delivery at 1,000 changes/s to one endpoint: median {:.1} ms, p99 {:.1} ms, \
+         max {:.1} ms",
         w.deliveries,
         w.subscriptions,
         w.secs,
@@ -991,7 +992,8 @@ struct WebhookFigures {
 }
 
 /// Files `n` complaints through the service (as the filing writer does), spread over
-/// the institutions, and nudges the dispatcher as the API does after a write.
+/// the institutions, and nudges the dispatcher as the API does after a write
+/// (`notify_one` keeps the nudge for a dispatcher that is not yet waiting).
 async fn file_directly(state: &AppState, world: &World, n: usize) -> anyhow::Result<()> {
     let filings: Vec<Filing> = (0..n)
         .map(|i| Filing {
@@ -1028,13 +1030,13 @@ async fn file_directly(state: &AppState, world: &World, n: usize) -> anyhow::Res
         outcome?;
     }
     txn.commit().await?;
-    state.webhook_wakeup.notify_waiters();
+    state.webhook_wakeup.notify_one();
     Ok(())
 }
 
 /// Webhook deliveries from the durable outbox to a local receiver, with the dispatcher
-/// as `serve` runs it: first a backlog (throughput), then filings at a steady pace for
-/// `phase` (time from each change to its delivery).
+/// as `serve` runs it: first a backlog to every endpoint (throughput), then filings at
+/// a steady pace for `phase` to one endpoint (time from each change to its delivery).
 async fn webhook_bench(
     state: &AppState,
     world: &World,
@@ -1068,11 +1070,12 @@ async fn webhook_bench(
         institution_id: None,
         association_id: None,
     };
+    let mut subscriptions = vec![];
     for i in 0..SUBSCRIPTIONS {
         let url = format!("http://127.0.0.1:{port}/hooks/{i}")
             .parse()
             .map_err(|e| anyhow::anyhow!("receiver url: {e}"))?;
-        webhooks::create(
+        let (sub, _secret) = webhooks::create(
             &state.db,
             &regulator,
             webhooks::NewSubscription {
@@ -1085,6 +1088,7 @@ async fn webhook_bench(
             Utc::now(),
         )
         .await?;
+        subscriptions.push(sub.id);
     }
 
     for _ in 0..WEBHOOK_EVENTS / 200 {
@@ -1109,7 +1113,19 @@ async fn webhook_bench(
         d.clear();
     }
 
-    // Steady changes: 20 filings every 20 ms (1,000 a second).
+    // Steady changes to one endpoint: 20 filings every 20 ms (1,000 a second), well
+    // within what the dispatcher sustains, so the delay is the path, not a queue.
+    entity::webhook_subscription::Entity::update_many()
+        .col_expr(
+            entity::webhook_subscription::Column::Enabled,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .filter(sea_orm::ColumnTrait::is_in(
+            &entity::webhook_subscription::Column::Id,
+            subscriptions[1..].to_vec(),
+        ))
+        .exec(&state.db)
+        .await?;
     let steady = Instant::now();
     let mut filed = 0;
     while steady.elapsed() < phase {
@@ -1117,7 +1133,7 @@ async fn webhook_bench(
         filed += 20;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    wait_for(backlog + filed * SUBSCRIPTIONS, Duration::from_secs(120)).await;
+    wait_for(backlog + filed, Duration::from_secs(120)).await;
     dispatcher.abort();
     receiver.abort();
     let delays = arrivals
