@@ -336,7 +336,6 @@ async fn reserve_references(
 }
 
 /// One complaint to file: who files what, under the rules of the moment it was asked.
-#[derive(Clone)]
 pub struct Filing {
     pub rules: Rules,
     pub who: Principal,
