@@ -426,7 +426,7 @@ pub async fn file_many(
         .collect();
 
     let mut outcomes: Vec<Option<Filed>> = filings.iter().map(|_| None).collect();
-    let mut keys = HashSet::new();
+    let mut new_keys = HashSet::new();
     let mut accepted = vec![];
     for (i, f) in filings.iter().enumerate() {
         let Some(inst) = institutions.get(&f.new.institution_id) else {
@@ -438,7 +438,7 @@ pub async fn file_many(
         };
         if let Some(k) = &f.idem {
             match replay(txn, &f.who, &k.key, Some(&k.request_hash)).await {
-                Ok(None) if !keys.insert((f.who.account_id, k.key.clone())) => {
+                Ok(None) if !new_keys.insert((f.who.account_id, k.key.clone())) => {
                     return Err(ApiError::conflict("two filings share one Idempotency-Key"));
                 }
                 Ok(None) => {}
@@ -470,7 +470,7 @@ pub async fn file_many(
     let mut events = Vec::with_capacity(accepted.len());
     let mut outbox = Vec::with_capacity(accepted.len());
     let mut timers = Vec::with_capacity(accepted.len() * 2);
-    let mut keys = vec![];
+    let mut key_rows = vec![];
     for (i, f, inst) in accepted {
         let counter = next.entry(year(f)).or_default();
         let reference = format!("ED-{}-{:06}", year(f), *counter);
@@ -497,7 +497,7 @@ pub async fn file_many(
         outbox.push(webhooks::outbox_row(&case, &event));
         timers.extend(sla::timers(&case, deadlines, f.rules.now));
         if let Some(k) = &f.idem {
-            keys.push(idempotency_key::ActiveModel {
+            key_rows.push(idempotency_key::ActiveModel {
                 account_id: Set(f.who.account_id),
                 key: Set(k.key.clone()),
                 request_hash: Set(k.request_hash.clone()),
@@ -521,7 +521,7 @@ pub async fn file_many(
     db::insert_chunked(txn, events).await?;
     stats::on_new_cases(txn, &cases).await?;
     db::insert_chunked(txn, outbox).await?;
-    db::insert_chunked(txn, keys).await?;
+    db::insert_chunked(txn, key_rows).await?;
     db::insert_chunked(txn, timers).await?;
     outcomes
         .into_iter()
