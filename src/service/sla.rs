@@ -145,8 +145,6 @@ pub async fn run_once(db: &DatabaseConnection, rules: &Rules, batch: u64) -> any
     Ok(sweep)
 }
 
-/// Takes a lease on due, unleased timers. On PostgreSQL concurrent sweepers skip each
-/// other's rows (`FOR UPDATE SKIP LOCKED`); on SQLite the write transaction serializes.
 /// Pending timers due at `now` and not leased, soonest first (ids only).
 pub fn due_timers(now: DateTime<Utc>, batch: u64) -> Select<timer::Entity> {
     timer::Entity::find()
@@ -163,6 +161,8 @@ pub fn due_timers(now: DateTime<Utc>, batch: u64) -> Select<timer::Entity> {
         .limit(batch)
 }
 
+/// Takes a lease on due, unleased timers. On PostgreSQL concurrent sweepers skip each
+/// other's rows (`FOR UPDATE SKIP LOCKED`); on SQLite the write transaction serializes.
 async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
