@@ -15,8 +15,8 @@ use std::{
 use chrono::{Duration as ChronoDuration, Utc};
 use entity::{
     account::{self, Role},
-    complaint::{self, CaseState, Category, ClockParty, DesiredRemedy},
-    complaint_event, institution,
+    complaint::{Category, DesiredRemedy},
+    institution,
     timer::{self, TimerKind, TimerState},
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,12 +34,12 @@ use crate::{
     clock::SystemClock,
     config::Settings,
     db,
-    domain::{account::Email, account::Password, credit_code::CreditCode, timeline},
+    domain::{account::Email, account::Password, credit_code::CreditCode},
     service::{
-        complaints::{self, Filing, NewComplaint},
+        complaints::{self, Filing, NewComplaint, Rules},
         sla,
         sla::Sweep,
-        stats, webhooks,
+        webhooks,
     },
     startup::AppState,
 };
@@ -197,9 +197,9 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     let dbc = state.db.clone();
 
     let world = seed(&dbc).await?;
-    let storage = storage_ceiling(&dbc, &world, Duration::from_secs(opts.phase_secs)).await?;
+    let storage = storage_ceiling(&state, &world, Duration::from_secs(opts.phase_secs)).await?;
     eprintln!("storage ceiling: {storage:.0} filings/s");
-    let (load_rate, samples) = bulk_load(&dbc, &world, opts.cases).await?;
+    let (load_rate, samples) = bulk_load(&state, &world, opts.cases).await?;
     if db::is_postgres(&dbc) {
         // Planner statistics, as autovacuum gathers them soon after a load like this;
         // without them PostgreSQL plans for the empty tables it last saw.
@@ -255,7 +255,7 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     eprintln!("server rss: {:.0} MB", rss_mb(pid, "VmRSS:"));
     let tokens = Arc::new(login_all(&client, &server.base, &world, opts.clients).await?);
     eprintln!("after logins, server rss: {:.0} MB", rss_mb(pid, "VmRSS:"));
-    let inst_ids = Arc::new(world.institutions.clone());
+    let inst_ids: Arc<Vec<Uuid>> = Arc::new(world.institutions.iter().map(|i| i.id).collect());
     let filings = drive(opts.clients, phase, {
         let client = client.clone();
         let base = server.base.clone();
@@ -360,7 +360,7 @@ pub async fn run(opts: Options, base: Settings) -> anyhow::Result<()> {
     let disclosure_pages = drive(opts.clients, phase, {
         let client = client.clone();
         let base = server.base.clone();
-        let insts = world.institutions.clone();
+        let insts: Vec<Uuid> = world.institutions.iter().map(|i| i.id).collect();
         move |worker, n| {
             let client = client.clone();
             let url = format!(
@@ -598,7 +598,7 @@ where
 }
 
 struct World {
-    institutions: Vec<Uuid>,
+    institutions: Vec<institution::Model>,
     regulator: Uuid,
     learners: Vec<Uuid>,
     learner_emails: Vec<String>,
@@ -610,33 +610,38 @@ struct World {
 /// Institutions, learners (sharing one password hash) and one staff member.
 async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
     let now = Utc::now();
-    let mut institutions = vec![];
-    let rows: Vec<institution::ActiveModel> = (0..INSTITUTIONS)
+    let institutions: Vec<institution::Model> = (0..INSTITUTIONS)
         .map(|i| {
-            let id = Uuid::now_v7();
-            institutions.push(id);
             let code =
                 CreditCode::complete(&format!("91110000{:09}", 100_000 + i)).expect("valid code");
-            institution::ActiveModel {
-                id: Set(id),
-                name: Set(format!("基准网校 {i:03}")),
-                credit_code: Set(code.as_str().to_owned()),
-                filing_number: Set(format!("BENCH-{i}")),
-                region_code: Set("110108".into()),
-                website: Set(None),
-                status: Set(institution::InstitutionStatus::Active),
-                service_rules: Set("Live classes.".into()),
-                fees_and_prepayment: Set("Monthly.".into()),
-                refund_policy: Set("Prorated.".into()),
-                teacher_qualifications: Set("Certified.".into()),
-                complaint_contact: Set("help@example.com".into()),
-                disclosure_updated_at: Set(Some(now)),
-                created_at: Set(now),
-                updated_at: Set(now),
+            institution::Model {
+                id: Uuid::now_v7(),
+                name: format!("基准网校 {i:03}"),
+                credit_code: code.as_str().to_owned(),
+                filing_number: format!("BENCH-{i}"),
+                region_code: "110108".into(),
+                website: None,
+                status: institution::InstitutionStatus::Active,
+                service_rules: "Live classes.".into(),
+                fees_and_prepayment: "Monthly.".into(),
+                refund_policy: "Prorated.".into(),
+                teacher_qualifications: "Certified.".into(),
+                complaint_contact: "help@example.com".into(),
+                disclosure_updated_at: Some(now),
+                created_at: now,
+                updated_at: now,
             }
         })
         .collect();
-    institution::Entity::insert_many(rows).exec(db).await?;
+    db::insert_chunked(
+        db,
+        institutions
+            .iter()
+            .cloned()
+            .map(institution::ActiveModel::from)
+            .collect(),
+    )
+    .await?;
 
     let email = Email::parse("staff@bench.example.com").map_err(anyhow::Error::msg)?;
     let hash =
@@ -649,7 +654,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         password_hash: Set(hash.clone()),
         display_name: Set("Bench staff".into()),
         role: Set(Role::InstitutionStaff),
-        institution_id: Set(Some(institutions[0])),
+        institution_id: Set(Some(institutions[0].id)),
         association_id: Set(None),
         created_at: Set(now),
     }];
@@ -692,151 +697,61 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
 }
 
 /// The rows one filing writes: the case, its first timeline event and its timers.
-fn filing_rows(
-    world: &World,
-    i: u64,
-    reference: String,
-) -> (
-    complaint::Model,
-    complaint_event::Model,
-    [timer::ActiveModel; 2],
-) {
-    let now = Utc::now();
-    let id = Uuid::now_v7();
-    let due = now + ChronoDuration::days(14);
-    let learner = world.learners[i as usize % world.learners.len()];
-    let inst = world.institutions[i as usize % world.institutions.len()];
-    let case = complaint::Model {
-        id,
-        reference,
-        learner_id: learner,
-        institution_id: inst,
-        association_id: None,
-        mediator_id: None,
-        state: CaseState::AwaitingResponse,
-        version: 1,
-        category: Category::Refund,
-        title: "Refund refused".into(),
-        narrative: "The classes stopped and the refund was refused.".into(),
-        desired_remedy: DesiredRemedy::FullRefund,
-        desired_amount_minor: None,
-        currency: "CNY".into(),
-        amount_in_dispute_minor: Some(1_280_000),
-        course_reference: None,
-        purchase_date: None,
-        prepaid_minor: None,
-        hours_bought: Some(48),
-        hours_used: Some(12),
-        prepaid_period_days: None,
-        filed_for_minor: false,
-        minor_age_band: None,
-        minor_initials: None,
-        consent_to_publish: false,
-        prepayment_warnings: None,
-        response_remedy: None,
-        outcome: None,
-        timely: None,
-        due_at: Some(due),
-        clock: Some(ClockParty::Institution),
-        response_due_at: Some(due),
-        paused_at: None,
-        first_response_at: None,
-        closed_at: None,
-        rating: None,
-        rating_comment: None,
-        rated_at: None,
-        first_response_working_days: None,
-        published_at: Some(now),
-        public_response_kind: None,
-        public_response_text: None,
-        public_response_at: None,
-        publication_text: None,
-        publication_amended_by: None,
-        publication_amended_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let payload = json!({ "institution_id": inst }).to_string();
-    let content = timeline::EventContent {
-        complaint_id: id,
-        seq: 1,
-        actor_id: Some(learner),
-        actor_role: "learner",
-        action: "file",
-        from_state: None,
-        to_state: Some("awaiting_response"),
-        payload: &payload,
-        created_at: now,
-    };
-    let event = complaint_event::Model {
-        id: Uuid::now_v7(),
-        complaint_id: id,
-        seq: 1,
-        actor_id: Some(learner),
-        actor_role: "learner".into(),
-        action: "file".into(),
-        from_state: None,
-        to_state: Some("awaiting_response".into()),
-        hash: timeline::hash(timeline::GENESIS, &content),
-        payload,
-        created_at: now,
-        prev_hash: timeline::GENESIS.into(),
-    };
-    let timer = |kind, at| timer::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        complaint_id: Set(id),
-        epoch: Set(1),
-        stage: Set("awaiting_response".into()),
-        kind: Set(kind),
-        due_at: Set(at),
-        state: Set(TimerState::Pending),
-        lease_until: Set(None),
-        fired_at: Set(None),
-    };
-    (
-        case,
-        event,
-        [
-            timer(TimerKind::Deadline, due),
-            timer(TimerKind::Warning, due - ChronoDuration::days(1)),
-        ],
-    )
+/// The `i`-th benchmark filing: learners and institutions in turn, one complaint text.
+fn filing(rules: &Rules, world: &World, i: usize) -> Filing {
+    Filing {
+        rules: rules.clone(),
+        who: Principal {
+            account_id: world.learners[i % world.learners.len()],
+            role: Role::Learner,
+            institution_id: None,
+            association_id: None,
+        },
+        new: NewComplaint {
+            institution_id: world.institutions[i % world.institutions.len()].id,
+            category: Category::Refund,
+            title: "Refund refused".into(),
+            narrative: "The classes stopped and the refund was refused.".into(),
+            desired_remedy: DesiredRemedy::FullRefund,
+            desired_amount_minor: None,
+            currency: "CNY".into(),
+            amount_in_dispute_minor: Some(1_280_000),
+            course_reference: None,
+            purchase_date: None,
+            prepaid_minor: None,
+            hours_bought: Some(48),
+            hours_used: Some(12),
+            prepaid_period_days: None,
+            minor: None,
+            consent_to_publish: false,
+        },
+        idem: None,
+    }
 }
 
+/// Writes `count` filings' rows directly (the rows a filing writes, built by the same
+/// code, without the API or the filing queue), published at once so that pages and open
+/// data have cases to show.
 async fn insert_batch(
-    db: &DatabaseConnection,
+    state: &AppState,
     world: &World,
     from: u64,
     count: u64,
     prefix: &str,
 ) -> anyhow::Result<Vec<(u64, Uuid)>> {
-    let mut cases = vec![];
-    let mut events = vec![];
-    let mut outbox = vec![];
-    let mut timers = vec![];
-    let mut owned = vec![];
+    let rules = state.rules();
+    let mut rows = Vec::with_capacity(count as usize);
+    let mut owned = Vec::with_capacity(count as usize);
     for i in from..from + count {
-        let (c, e, t) = filing_rows(world, i, format!("{prefix}-{i:09}"));
-        owned.push((i, c.id));
-        outbox.push(webhooks::outbox_row(&c, &e));
-        cases.push(c);
-        events.push(complaint_event::ActiveModel::from(e));
-        timers.extend(t);
+        let f = filing(&rules, world, i as usize);
+        let inst = &world.institutions[i as usize % world.institutions.len()];
+        let mut r = complaints::filing_rows(&f, inst, format!("{prefix}-{i:09}"));
+        r.case.published_at = Some(rules.now);
+        owned.push((i, r.case.id));
+        rows.push(r);
     }
-    let txn = db.begin().await?;
-    db::insert_chunked(
-        &txn,
-        cases
-            .iter()
-            .cloned()
-            .map(complaint::ActiveModel::from)
-            .collect(),
-    )
-    .await?;
-    db::insert_chunked(&txn, events).await?;
-    stats::on_new_cases(&txn, &cases).await?;
-    db::insert_chunked(&txn, outbox).await?;
-    db::insert_chunked(&txn, timers).await?;
+    let txn = state.db.begin().await?;
+    complaints::write_filing_rows(&txn, rows).await?;
     txn.commit().await?;
     Ok(owned)
 }
@@ -844,15 +759,11 @@ async fn insert_batch(
 /// The durable write rate of the rows a filing writes (case, first event, statistics,
 /// outbox row, timers), inserted directly in batches of 100 filings per transaction (one
 /// fsync each), for `phase`.
-async fn storage_ceiling(
-    db: &DatabaseConnection,
-    world: &World,
-    phase: Duration,
-) -> anyhow::Result<f64> {
+async fn storage_ceiling(state: &AppState, world: &World, phase: Duration) -> anyhow::Result<f64> {
     let started = Instant::now();
     let mut n = 0;
     while started.elapsed() < phase {
-        insert_batch(db, world, n, 100, "CEIL").await?;
+        insert_batch(state, world, n, 100, "CEIL").await?;
         n += 100;
     }
     Ok(n as f64 / started.elapsed().as_secs_f64())
@@ -861,7 +772,7 @@ async fn storage_ceiling(
 /// Loads `cases` cases in large transactions; returns the rate and, for each of the
 /// first 64 learners, some of their case ids (for the read phase).
 async fn bulk_load(
-    db: &DatabaseConnection,
+    state: &AppState,
     world: &World,
     cases: u64,
 ) -> anyhow::Result<(f64, Vec<Vec<Uuid>>)> {
@@ -874,7 +785,7 @@ async fn bulk_load(
     let mut samples: Vec<Vec<Uuid>> = vec![vec![]; 64];
     while done < cases {
         let n = (cases - done).min(2_000);
-        for (i, case) in insert_batch(db, world, done, n, "LOAD").await? {
+        for (i, case) in insert_batch(state, world, done, n, "LOAD").await? {
             let learner = (i % world.learners.len() as u64) as usize;
             if learner < samples.len() && samples[learner].len() < 100 {
                 samples[learner].push(case);
@@ -995,36 +906,8 @@ struct WebhookFigures {
 /// the institutions, and nudges the dispatcher as the API does after a write
 /// (`notify_one` keeps the nudge for a dispatcher that is not yet waiting).
 async fn file_directly(state: &AppState, world: &World, n: usize) -> anyhow::Result<()> {
-    let filings: Vec<Filing> = (0..n)
-        .map(|i| Filing {
-            rules: state.rules(),
-            who: Principal {
-                account_id: world.learners[i % world.learners.len()],
-                role: Role::Learner,
-                institution_id: None,
-                association_id: None,
-            },
-            new: NewComplaint {
-                institution_id: world.institutions[i % world.institutions.len()],
-                category: Category::Refund,
-                title: "Refund refused".into(),
-                narrative: "The classes stopped and the refund was refused.".into(),
-                desired_remedy: DesiredRemedy::FullRefund,
-                desired_amount_minor: None,
-                currency: "CNY".into(),
-                amount_in_dispute_minor: Some(1_280_000),
-                course_reference: None,
-                purchase_date: None,
-                prepaid_minor: None,
-                hours_bought: Some(48),
-                hours_used: Some(12),
-                prepaid_period_days: None,
-                minor: None,
-                consent_to_publish: false,
-            },
-            idem: None,
-        })
-        .collect();
+    let rules = state.rules();
+    let filings: Vec<Filing> = (0..n).map(|i| filing(&rules, world, i)).collect();
     let txn = db::begin_write(&state.db).await?;
     for outcome in complaints::file_many(&txn, &filings).await? {
         outcome?;

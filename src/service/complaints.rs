@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use entity::{
     complaint::{self, Category, ClockParty, DesiredRemedy, Outcome, ResponseRemedy},
-    complaint_event, idempotency_key, institution, reference_counter,
+    complaint_event, idempotency_key, institution, reference_counter, timer, webhook_event,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -466,48 +466,84 @@ pub async fn file_many(
         *n = reserve_references(txn, *y, *n).await?;
     }
 
-    let mut cases = Vec::with_capacity(accepted.len());
-    let mut events = Vec::with_capacity(accepted.len());
-    let mut outbox = Vec::with_capacity(accepted.len());
-    let mut timers = Vec::with_capacity(accepted.len() * 2);
+    let mut rows = Vec::with_capacity(accepted.len());
     let mut key_rows = vec![];
     for (i, f, inst) in accepted {
         let counter = next.entry(year(f)).or_default();
         let reference = format!("ED-{}-{:06}", year(f), *counter);
         *counter += 1;
-        let (case, deadlines, warnings) = new_case(f, reference);
-        let event = timeline::link(
-            None,
-            timeline::NewEvent {
-                complaint_id: case.id,
-                actor_id: Some(f.who.account_id),
-                actor_role: Actor::Learner.as_str(),
-                action: "file",
-                from_state: None,
-                to_state: Some(CaseState::from(case.state).as_str()),
-                payload: json!({
-                    "reference": case.reference,
-                    "institution_id": inst.id,
-                    "institution_status": format!("{:?}", inst.status).to_lowercase(),
-                    "prepayment_warnings": warnings,
-                }),
-                at: f.rules.now,
-            },
-        );
-        outbox.push(webhooks::outbox_row(&case, &event));
-        timers.extend(sla::timers(&case, deadlines, f.rules.now));
+        let filed = filing_rows(f, inst, reference);
         if let Some(k) = &f.idem {
             key_rows.push(idempotency_key::ActiveModel {
                 account_id: Set(f.who.account_id),
                 key: Set(k.key.clone()),
                 request_hash: Set(k.request_hash.clone()),
-                complaint_id: Set(case.id),
+                complaint_id: Set(filed.case.id),
                 created_at: Set(f.rules.now),
             });
         }
-        events.push(complaint_event::ActiveModel::from(event));
-        outcomes[i] = Some(Ok((case.clone(), false)));
-        cases.push(case);
+        outcomes[i] = Some(Ok((filed.case.clone(), false)));
+        rows.push(filed);
+    }
+    write_filing_rows(txn, rows).await?;
+    db::insert_chunked(txn, key_rows).await?;
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a filing was skipped"))))
+        .collect()
+}
+
+/// What one filing writes (its idempotency key aside), built in memory.
+pub struct FilingRows {
+    pub case: complaint::Model,
+    pub event: complaint_event::Model,
+    pub outbox: webhook_event::ActiveModel,
+    pub timers: Vec<timer::ActiveModel>,
+}
+
+/// The rows of one filing against `inst`, under its readable `reference`.
+pub fn filing_rows(f: &Filing, inst: &institution::Model, reference: String) -> FilingRows {
+    let (case, deadlines, warnings) = new_case(f, reference);
+    let event = timeline::link(
+        None,
+        timeline::NewEvent {
+            complaint_id: case.id,
+            actor_id: Some(f.who.account_id),
+            actor_role: Actor::Learner.as_str(),
+            action: "file",
+            from_state: None,
+            to_state: Some(CaseState::from(case.state).as_str()),
+            payload: json!({
+                "reference": case.reference,
+                "institution_id": inst.id,
+                "institution_status": format!("{:?}", inst.status).to_lowercase(),
+                "prepayment_warnings": warnings,
+            }),
+            at: f.rules.now,
+        },
+    );
+    FilingRows {
+        outbox: webhooks::outbox_row(&case, &event),
+        timers: sla::timers(&case, deadlines, f.rules.now),
+        case,
+        event,
+    }
+}
+
+/// Writes filings' rows, with one multi-row statement per table, and their statistics.
+pub async fn write_filing_rows(
+    txn: &impl ConnectionTrait,
+    rows: Vec<FilingRows>,
+) -> Result<(), ApiError> {
+    let mut cases = Vec::with_capacity(rows.len());
+    let mut events = Vec::with_capacity(rows.len());
+    let mut outbox = Vec::with_capacity(rows.len());
+    let mut timers = Vec::with_capacity(rows.len() * 2);
+    for r in rows {
+        cases.push(r.case);
+        events.push(complaint_event::ActiveModel::from(r.event));
+        outbox.push(r.outbox);
+        timers.extend(r.timers);
     }
     db::insert_chunked(
         txn,
@@ -521,12 +557,8 @@ pub async fn file_many(
     db::insert_chunked(txn, events).await?;
     stats::on_new_cases(txn, &cases).await?;
     db::insert_chunked(txn, outbox).await?;
-    db::insert_chunked(txn, key_rows).await?;
     db::insert_chunked(txn, timers).await?;
-    outcomes
-        .into_iter()
-        .map(|o| o.ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a filing was skipped"))))
-        .collect()
+    Ok(())
 }
 
 /// The row of a case just filed, the deadlines of its first stage, and what its
