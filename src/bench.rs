@@ -41,7 +41,7 @@ use crate::{
         sla::Sweep,
         webhooks,
     },
-    startup::AppState,
+    state::AppState,
 };
 
 #[derive(Debug, Clone)]

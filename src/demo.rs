@@ -40,7 +40,7 @@ use crate::{
         institutions::{self, Disclosure, NewInstitution},
         mediation, open_data, sla,
     },
-    startup::AppState,
+    state::AppState,
 };
 
 /// The password of every demo account.

@@ -11,5 +11,6 @@ pub mod error;
 pub mod pages;
 pub mod service;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod workers;

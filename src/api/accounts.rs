@@ -13,7 +13,7 @@ use crate::{
     domain::account::{Email, Password, parse_display_name},
     error::ApiResult,
     service::accounts,
-    startup::AppState,
+    state::AppState,
 };
 
 #[derive(Debug, Object)]

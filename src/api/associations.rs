@@ -13,7 +13,7 @@ use crate::{
     domain::region::RegionCode,
     error::ApiResult,
     service::{associations as svc, paging},
-    startup::AppState,
+    state::AppState,
 };
 
 #[derive(Debug, Object)]

@@ -11,7 +11,7 @@ use crate::{
     domain::account::{Email, Password, parse_display_name},
     error::{ApiError, ApiResult},
     service::{accounts, throttle},
-    startup::AppState,
+    state::AppState,
 };
 
 /// A role (DESIGN §1).

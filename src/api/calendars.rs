@@ -7,7 +7,7 @@ use crate::{
     auth::{BearerAuth, policy},
     error::{ApiError, ApiResult},
     service::calendars,
-    startup::AppState,
+    state::AppState,
 };
 
 #[derive(Debug, Object)]

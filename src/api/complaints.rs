@@ -23,7 +23,7 @@ use crate::{
     },
     error::{ApiError, ApiResult},
     service::{complaints as svc, paging},
-    startup::AppState,
+    state::AppState,
 };
 
 const TITLE_MAX: usize = 200;

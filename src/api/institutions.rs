@@ -19,7 +19,7 @@ use crate::{
     domain::{credit_code::CreditCode, region::RegionCode},
     error::ApiResult,
     service::{institutions as svc, paging},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Longest accepted disclosure text, in characters.

@@ -19,7 +19,7 @@ use crate::{
     },
     error::{ApiError, ApiResult},
     service::mediation as svc,
-    startup::AppState,
+    state::AppState,
 };
 
 const NOTE_MAX: usize = 4_000;

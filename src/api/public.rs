@@ -27,7 +27,7 @@ use crate::{
         paging,
         stats::{self, Figures, Median},
     },
-    startup::AppState,
+    state::AppState,
 };
 
 /// How the institution answers publicly, from a fixed list.

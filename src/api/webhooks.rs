@@ -32,7 +32,7 @@ use crate::{
     },
     error::{ApiError, ApiResult},
     service::{paging, webhooks as svc},
-    startup::AppState,
+    state::AppState,
 };
 
 const DESCRIPTION_MAX: usize = 500;

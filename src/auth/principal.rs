@@ -4,7 +4,7 @@ use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use uuid::Uuid;
 
-use crate::{error::ApiError, startup::AppState};
+use crate::{error::ApiError, state::AppState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {

@@ -28,7 +28,7 @@ use crate::{
         institutions, open_data, paging,
         stats::{self, Figures, Median, OUTCOMES},
     },
-    startup::AppState,
+    state::AppState,
 };
 
 /// Institutions per directory page.

@@ -1,7 +1,7 @@
 //! The SLA sweeper: fires due timers; sleeps only when there was nothing to do.
 use std::time::Duration;
 
-use crate::{service::sla, startup::AppState};
+use crate::{service::sla, state::AppState};
 
 const BATCH: u64 = 200;
 const IDLE: Duration = Duration::from_secs(1);

@@ -3,7 +3,7 @@
 //! only when a step found nothing to do, until the next poll or a nudge after a change.
 use std::time::Duration;
 
-use crate::{service::webhook_delivery, startup::AppState};
+use crate::{service::webhook_delivery, state::AppState};
 
 pub async fn run(state: AppState) {
     for _ in 1..state.settings.webhooks_dispatchers {

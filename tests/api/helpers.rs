@@ -35,7 +35,7 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 });
 
 pub struct TestApp {
-    pub state: redress::startup::AppState,
+    pub state: redress::state::AppState,
     pub address: String,
     pub client: reqwest::Client,
     pub clock: FakeClock,
