@@ -960,6 +960,7 @@ async fn webhook_bench(
             .map_err(|e| anyhow::anyhow!("receiver url: {e}"))?;
         let (sub, _secret) = webhooks::create(
             &state.db,
+            &state.master_key,
             &regulator,
             webhooks::NewSubscription {
                 url,

@@ -9,8 +9,11 @@ use crate::{
     clock::SystemClock,
     config::Settings,
     db,
-    domain::account::{Email, Password, parse_display_name},
-    service::{accounts, stats},
+    domain::{
+        account::{Email, Password, parse_display_name},
+        sealing::MasterKey,
+    },
+    service::{accounts, secrets, stats},
     startup::Application,
 };
 
@@ -90,6 +93,24 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminAction,
+    },
+    /// The secrets stored in the database, sealed under the master key.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// Re-seal every stored secret under a new master key, in one transaction, then
+    /// put the new key where the old one was (the key file). Stop the servers first.
+    /// The new key: REDRESS_NEW_MASTER_KEY, else --new-key-file, else generated (only
+    /// when the key lives in a file).
+    RotateMasterKey {
+        /// A file holding the new key (base64 or hex of 32 bytes).
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
     },
 }
 
@@ -258,6 +279,38 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
             };
             crate::bench::run(opts, settings).await
+        }
+        Command::Secrets {
+            action: SecretsAction::RotateMasterKey { new_key_file },
+        } => {
+            let new = match (std::env::var("REDRESS_NEW_MASTER_KEY").ok(), new_key_file) {
+                (Some(text), _) => Some(
+                    MasterKey::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("REDRESS_NEW_MASTER_KEY: {e}"))?,
+                ),
+                (None, Some(path)) => Some(
+                    MasterKey::parse(&std::fs::read_to_string(&path)?)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                ),
+                (None, None) => None,
+            };
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            let done = secrets::rotate_master_key(&conn, &settings, new).await?;
+            println!(
+                "re-sealed {} app secret(s) and {} webhook subscription(s): master key {} -> {}",
+                done.resealed.app_secrets,
+                done.resealed.webhook_secrets,
+                done.old_key_id,
+                done.new_key_id
+            );
+            match done.key_file {
+                Some(path) => println!("the new key is in {}", path.display()),
+                None => println!(
+                    "set REDRESS_MASTER_KEY to the new key on every replica before starting them"
+                ),
+            }
+            Ok(())
         }
         Command::Admin { action } => match action {
             AdminAction::CreateAccount {

@@ -35,6 +35,15 @@ pub struct Settings {
     /// HMAC key for tokens. If unset, one is generated at first start and kept in the
     /// database so every replica and every restart shares it.
     pub jwt_secret: Option<SecretString>,
+    /// The key-encryption key that seals stored secrets (the generated JWT key, webhook
+    /// signing secrets): 32 bytes as base64 or hex. Takes precedence over no setting;
+    /// refused together with `master_key_file`.
+    pub master_key: Option<SecretString>,
+    /// A file holding the master key (base64 or hex). Without either setting, the key
+    /// lives in `<database file>.key` beside a SQLite database, or in
+    /// `redress-master.key` in the working directory for PostgreSQL; it is created
+    /// (mode 0600) only while the database holds no sealed secrets yet.
+    pub master_key_file: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
     /// Largest accepted JSON request body, in bytes.
@@ -96,6 +105,8 @@ impl Default for Settings {
             jwt_audience: "redress-api".into(),
             jwt_ttl_secs: 3600,
             jwt_secret: None,
+            master_key: None,
+            master_key_file: None,
             log_level: "info".into(),
             log_format: LogFormat::Text,
             body_limit_bytes: 1024 * 1024,
@@ -148,6 +159,10 @@ impl Settings {
                 || self.database_url.starts_with("postgres://")
                 || self.database_url.starts_with("postgresql://"),
             "database_url must start with sqlite: or postgres://"
+        );
+        anyhow::ensure!(
+            self.master_key.is_none() || self.master_key_file.is_none(),
+            "set master_key or master_key_file, not both"
         );
         anyhow::ensure!(self.jwt_ttl_secs >= 60, "jwt_ttl_secs must be at least 60");
         anyhow::ensure!(
@@ -222,10 +237,12 @@ mod tests {
     fn debug_output_hides_the_jwt_secret() {
         let settings = Settings {
             jwt_secret: Some(SecretString::from("very-secret-value")),
+            master_key: Some(SecretString::from("master-key-value")),
             ..Settings::default()
         };
         let shown = format!("{settings:?}");
         assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(!shown.contains("master-key-value"), "{shown}");
         assert_eq!(
             settings.jwt_secret.unwrap().expose_secret(),
             "very-secret-value"

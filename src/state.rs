@@ -11,7 +11,7 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     db,
-    domain::{calendar::WorkCalendar, sla::SlaPolicy},
+    domain::{calendar::WorkCalendar, sealing::MasterKey, sla::SlaPolicy},
     service::{
         calendars, complaints::Rules, filing_queue::FilingQueue, secrets,
         webhook_delivery::Dispatcher,
@@ -24,6 +24,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub jwt: Arc<JwtKeys>,
+    /// Seals and opens the secrets stored in the database (`service::secrets`).
+    pub master_key: Arc<MasterKey>,
     pub clock: SharedClock,
     pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     pub policy: SlaPolicy,
@@ -40,13 +42,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects, migrates, and loads (or creates) the signing key.
+    /// Connects, migrates, loads and checks the master key (sealing any secret an
+    /// earlier version stored in clear), and loads (or creates) the signing key.
     pub async fn init(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let db = db::connect(&settings).await?;
         db::migrate(&db).await?;
+        let master_key = Arc::new(secrets::master_key(&db, &settings).await?);
+        secrets::seal_clear_values(&db, &master_key).await?;
         let secret = match &settings.jwt_secret {
             Some(s) => s.expose_secret().as_bytes().to_vec(),
-            None => secrets::jwt_secret(&db).await?,
+            None => secrets::jwt_secret(&db, &master_key).await?,
         };
         let jwt = JwtKeys::new(
             &secret,
@@ -57,12 +62,13 @@ impl AppState {
         let policy = settings.sla_policy()?;
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
-        let dispatcher = Arc::new(Dispatcher::new(&settings)?);
+        let dispatcher = Arc::new(Dispatcher::new(&settings, master_key.clone())?);
         let state = Self {
             filings: FilingQueue::start(db.clone()),
             db,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),
+            master_key,
             clock,
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             policy,

@@ -1,5 +1,6 @@
 //! Server-generated secrets shared by every replica (e.g. the JWT signing key when none
-//! is configured). Written once, never updated.
+//! is configured), sealed under the master key (`service::secrets`). Written once;
+//! re-sealed only by a master key rotation.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

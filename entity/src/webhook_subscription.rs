@@ -18,7 +18,8 @@ pub enum Scope {
     Platform,
 }
 
-/// A signing secret as stored (`whsec_…`). `Debug` never shows it.
+/// A signing secret as stored: the `whsec_…` text sealed under the master key
+/// (`sealed:v1:…`, see `service::secrets`). `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq, DeriveValueType)]
 pub struct StoredSecret(pub String);
 

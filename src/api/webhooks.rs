@@ -416,8 +416,15 @@ impl WebhooksApi {
                 enabled: b.enabled,
             })
         })?;
-        let (sub, secret) =
-            svc::create(&state.db, &auth.0, new, allow_private, state.clock.now()).await?;
+        let (sub, secret) = svc::create(
+            &state.db,
+            &state.master_key,
+            &auth.0,
+            new,
+            allow_private,
+            state.clock.now(),
+        )
+        .await?;
         Ok(WebhookCreated::Created(Json(CreatedWebhook {
             webhook: sub.into(),
             secret,
@@ -581,7 +588,14 @@ impl WebhooksApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<RotatedSecret>> {
-        let (sub, secret) = svc::rotate(&state.db, &auth.0, id.0, state.clock.now()).await?;
+        let (sub, secret) = svc::rotate(
+            &state.db,
+            &state.master_key,
+            &auth.0,
+            id.0,
+            state.clock.now(),
+        )
+        .await?;
         let previous_secret_expires_at = sub
             .previous_secret_expires_at
             .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("rotation left no expiry")))?;

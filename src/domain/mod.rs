@@ -8,6 +8,7 @@ pub mod mediation;
 pub mod redaction;
 pub mod refund;
 pub mod region;
+pub mod sealing;
 pub mod sla;
 pub mod timeline;
 pub mod webhook_event;

@@ -11,6 +11,7 @@
 use std::{
     collections::{HashMap, HashSet},
     net::{IpAddr, SocketAddr},
+    sync::Arc,
     time::{Duration as StdDuration, Instant},
 };
 
@@ -41,6 +42,7 @@ use crate::{
     config::Settings,
     db,
     domain::{
+        sealing::MasterKey,
         webhook_event::EventType,
         webhook_retry::{self, DISABLE_AFTER, MAX_ATTEMPTS},
         webhook_signature::{
@@ -64,6 +66,8 @@ pub struct Dispatcher {
     lease: Duration,
     batch: u64,
     concurrency: usize,
+    /// Opens the stored signing secrets.
+    master_key: Arc<MasterKey>,
 }
 
 /// Makes ring the process's TLS crypto provider, unless one is installed already.
@@ -75,7 +79,7 @@ pub fn install_tls_provider() {
 }
 
 impl Dispatcher {
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings, master_key: Arc<MasterKey>) -> anyhow::Result<Self> {
         install_tls_provider();
         let timeout = StdDuration::from_secs(settings.webhooks_timeout_secs);
         let allow_private = settings.webhooks_allow_private_targets;
@@ -96,6 +100,7 @@ impl Dispatcher {
             lease: Duration::seconds(i64::try_from(settings.webhooks_lease_secs)?),
             batch: settings.webhooks_batch_size,
             concurrency: settings.webhooks_concurrency,
+            master_key,
         })
     }
 }
@@ -435,32 +440,35 @@ async fn claim(
             bodies.insert(e.id, e.payload);
         }
     }
-    let subs: HashMap<Uuid, webhook_subscription::Model> = webhook_subscription::Entity::find()
+    let mut subs: HashMap<Uuid, (webhook_subscription::Model, Vec<WebhookSecret>)> = HashMap::new();
+    for sub in webhook_subscription::Entity::find()
         .filter(webhook_subscription::Column::Id.is_in(sub_ids))
         .all(db)
         .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
+    {
+        match signing_secrets(&sub, &dispatcher.master_key, now) {
+            Ok(secrets) => {
+                subs.insert(sub.id, (sub, secrets));
+            }
+            Err(e) => {
+                // Its deliveries stay leased until the lease runs out, then are retried.
+                tracing::error!(subscription = %sub.id, error = %e, "unusable webhook secret");
+            }
+        }
+    }
     let mut jobs = Vec::with_capacity(deliveries.len());
     for d in deliveries {
-        let (Some(sub), Some(body)) = (subs.get(&d.subscription_id), bodies.get(&d.event_id))
+        let (Some((sub, secrets)), Some(body)) =
+            (subs.get(&d.subscription_id), bodies.get(&d.event_id))
         else {
-            // Deleted meanwhile; its lease runs out harmlessly.
+            // Deleted meanwhile (or its secret would not open); its lease runs out.
             continue;
-        };
-        let secrets = match signing_secrets(sub, now) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(subscription = %sub.id, error = %e, "unusable webhook secret");
-                continue;
-            }
         };
         jobs.push(Job {
             claim: token,
             url: sub.url.clone(),
             body: body.clone(),
-            secrets,
+            secrets: secrets.clone(),
             delivery: d,
         });
     }

@@ -14,12 +14,12 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
 };
 use url::Url;
 use uuid::Uuid;
 
-use super::{paging, webhook_delivery::check_resolved_target};
+use super::{paging, secrets, webhook_delivery::check_resolved_target};
 use crate::{
     auth::{
         Principal,
@@ -27,6 +27,7 @@ use crate::{
     },
     db,
     domain::{
+        sealing::MasterKey,
         webhook_event::{self as events, CaseEventData, EventType, PingData},
         webhook_signature::WebhookSecret,
     },
@@ -128,21 +129,28 @@ fn encode_types(types: &Option<Vec<EventType>>) -> Option<String> {
 /// while the rotation overlap lasts.
 pub fn signing_secrets(
     sub: &webhook_subscription::Model,
+    key: &MasterKey,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<WebhookSecret>> {
-    let mut secrets = vec![WebhookSecret::parse(&sub.secret.0)?];
+    let open = |stored: &StoredSecret| -> anyhow::Result<WebhookSecret> {
+        Ok(WebhookSecret::parse(&secrets::open_webhook_secret(
+            key, sub.id, stored,
+        )?)?)
+    };
+    let mut all = vec![open(&sub.secret)?];
     if let (Some(prev), Some(until)) = (&sub.previous_secret, sub.previous_secret_expires_at)
         && until > now
     {
-        secrets.push(WebhookSecret::parse(&prev.0)?);
+        all.push(open(prev)?);
     }
-    Ok(secrets)
+    Ok(all)
 }
 
 /// Creates a subscription for the caller's owner. Returns it with its secret, which is
 /// shown only this once.
 pub async fn create(
     db: &impl ConnectionTrait,
+    key: &MasterKey,
     who: &Principal,
     new: NewSubscription,
     allow_private: bool,
@@ -151,8 +159,9 @@ pub async fn create(
     let owner = policy::webhook_owner(who)?;
     check_target(&new.url, allow_private).await?;
     let secret = WebhookSecret::generate().to_whsec();
+    let id = Uuid::now_v7();
     let row = webhook_subscription::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         scope: Set(owner.scope()),
         institution_id: Set(owner.institution_id()),
         association_id: Set(owner.association_id()),
@@ -164,7 +173,7 @@ pub async fn create(
         disabled_reason: Set(None),
         disabled_at: Set(None),
         failing_since: Set(None),
-        secret: Set(StoredSecret(secret.clone())),
+        secret: Set(secrets::seal_webhook_secret(key, id, &secret)),
         previous_secret: Set(None),
         previous_secret_expires_at: Set(None),
         created_at: Set(now),
@@ -306,23 +315,46 @@ pub async fn delete(db: &DatabaseConnection, who: &Principal, id: Uuid) -> Resul
 /// Replaces the secret. The old one keeps signing (beside the new) for
 /// [`ROTATION_OVERLAP`], so receivers can switch without missing a message; a secret
 /// replaced earlier than that stops signing now.
+///
+/// The update is conditional on the secret it replaces (every sealed value is unique,
+/// its nonce being random), so of two concurrent rotations exactly one succeeds and
+/// the other answers 409: no answered secret is silently dropped.
 pub async fn rotate(
     db: &DatabaseConnection,
+    key: &MasterKey,
     who: &Principal,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(webhook_subscription::Model, String), ApiError> {
+    use webhook_subscription::Column as C;
     let txn = db::begin_write(db).await?;
     let sub = get(&txn, who, id).await?;
     let secret = WebhookSecret::generate().to_whsec();
-    let mut next: webhook_subscription::ActiveModel = sub.clone().into();
-    next.previous_secret = Set(Some(sub.secret.clone()));
-    next.previous_secret_expires_at = Set(Some(now + ROTATION_OVERLAP));
-    next.secret = Set(StoredSecret(secret.clone()));
-    next.updated_at = Set(now);
-    let saved = webhook_subscription::Entity::update(next)
+    let changed = webhook_subscription::Entity::update_many()
+        .col_expr(C::PreviousSecret, Expr::value(sub.secret.0.clone()))
+        .col_expr(
+            C::PreviousSecretExpiresAt,
+            Expr::value(now + ROTATION_OVERLAP),
+        )
+        .col_expr(
+            C::Secret,
+            Expr::value(secrets::seal_webhook_secret(key, sub.id, &secret).0),
+        )
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(sub.id))
+        .filter(C::Secret.eq(sub.secret.0.clone()))
         .exec(&txn)
         .await?;
+    if changed.rows_affected != 1 {
+        return Err(ApiError::conflict(
+            "the secret was rotated by another request at the same time; the secret that \
+             request answered is current",
+        ));
+    }
+    let saved = webhook_subscription::Entity::find_by_id(sub.id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     txn.commit().await?;
     Ok((saved, secret))
 }

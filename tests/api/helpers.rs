@@ -79,6 +79,28 @@ pub async fn fresh_database_url() -> String {
     }
 }
 
+/// The master key file of a test database: the default one beside a SQLite file, and
+/// for a PostgreSQL test database one named after it in the temporary directory (so
+/// that a restart on the same database finds the same key, and nothing is written
+/// into the working directory).
+pub fn test_key_file(database_url: &str) -> std::path::PathBuf {
+    let probe = Settings {
+        database_url: database_url.to_owned(),
+        ..Settings::default()
+    };
+    if probe.is_sqlite() {
+        if let redress::service::secrets::KeySource::File(path) =
+            redress::service::secrets::key_source(&probe)
+        {
+            return path;
+        }
+    }
+    let name = database_url.rsplit('/').next().unwrap_or("pg");
+    std::env::temp_dir()
+        .join("redress-tests")
+        .join(format!("{name}.key"))
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -101,6 +123,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         ..Settings::default()
     };
     customise(&mut settings);
+    if settings.master_key.is_none() && settings.master_key_file.is_none() {
+        settings.master_key_file = Some(test_key_file(&settings.database_url));
+    }
     let clock = FakeClock::new(start_time());
     let app = Application::build(settings.clone(), Arc::new(clock.clone()))
         .await

@@ -774,10 +774,13 @@ async fn the_dispatcher_refuses_private_targets_when_not_allowed() {
     act(&app, &c.staff, &c.id, "respond", Some(refund_answer()))
         .await
         .expect(200);
-    let strict = redress::service::webhook_delivery::Dispatcher::new(&redress::config::Settings {
-        webhooks_allow_private_targets: false,
-        ..app.settings.clone()
-    })
+    let strict = redress::service::webhook_delivery::Dispatcher::new(
+        &redress::config::Settings {
+            webhooks_allow_private_targets: false,
+            ..app.settings.clone()
+        },
+        app.state.master_key.clone(),
+    )
     .unwrap();
     let step = redress::service::webhook_delivery::run_once(&app.db, &strict, app.clock_now())
         .await
@@ -803,7 +806,13 @@ async fn concurrent_dispatchers_never_send_one_delivery_twice() {
         ..app.settings.clone()
     };
     let others: Vec<_> = (0..3)
-        .map(|_| redress::service::webhook_delivery::Dispatcher::new(&settings).unwrap())
+        .map(|_| {
+            redress::service::webhook_delivery::Dispatcher::new(
+                &settings,
+                app.state.master_key.clone(),
+            )
+            .unwrap()
+        })
         .collect();
     let now = app.clock_now();
     let steps = futures_util::future::join_all(others.iter().map(|d| {
