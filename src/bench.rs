@@ -657,6 +657,8 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         institution_id: Set(Some(institutions[0].id)),
         association_id: Set(None),
         created_at: Set(now),
+        disabled_at: Set(None),
+        token_version: Set(0),
     }];
     for i in 0..LEARNERS {
         let id = Uuid::now_v7();
@@ -672,6 +674,8 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
             institution_id: Set(None),
             association_id: Set(None),
             created_at: Set(now),
+            disabled_at: Set(None),
+            token_version: Set(0),
         });
     }
     let regulator = Uuid::now_v7();
@@ -684,6 +688,8 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         institution_id: Set(None),
         association_id: Set(None),
         created_at: Set(now),
+        disabled_at: Set(None),
+        token_version: Set(0),
     });
     db::insert_chunked(db, accounts).await?;
     Ok(World {

@@ -57,6 +57,10 @@ pub struct Settings {
     /// Failed logins allowed per client address within `login_window_secs`.
     pub login_max_failures_per_address: i32,
     pub login_window_secs: i64,
+    /// How long an account's standing (enabled, token version, role) read by the bearer
+    /// check is reused, in milliseconds. A change made through another replica is seen
+    /// within this; one made through this process at once.
+    pub account_cache_ms: u64,
     /// Stage limits, in working days (`10wd`) or plain durations (`72h`, `30s`).
     pub sla_intake: String,
     pub sla_response: String,
@@ -115,6 +119,7 @@ impl Default for Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_window_secs: 15 * 60,
+            account_cache_ms: 3000,
             sla_intake: "7wd".into(),
             sla_response: "10wd".into(),
             sla_info: "10wd".into(),
@@ -163,6 +168,11 @@ impl Settings {
         anyhow::ensure!(
             self.master_key.is_none() || self.master_key_file.is_none(),
             "set master_key or master_key_file, not both"
+        );
+        anyhow::ensure!(
+            self.account_cache_ms <= 10_000,
+            "account_cache_ms must be at most 10000 (a disabled account must stop working \
+             within seconds)"
         );
         anyhow::ensure!(self.jwt_ttl_secs >= 60, "jwt_ttl_secs must be at least 60");
         anyhow::ensure!(

@@ -1155,6 +1155,8 @@ async fn insert_account(
         institution_id: Set(institution_id),
         association_id: Set(association_id),
         created_at: Set(now),
+        disabled_at: Set(None),
+        token_version: Set(0),
     })
     .exec(db)
     .await?;

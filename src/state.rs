@@ -13,7 +13,11 @@ use crate::{
     db,
     domain::{calendar::WorkCalendar, sealing::MasterKey, sla::SlaPolicy},
     service::{
-        calendars, complaints::Rules, filing_queue::FilingQueue, secrets,
+        accounts::{AccountCache, AddressHasher},
+        calendars,
+        complaints::Rules,
+        filing_queue::FilingQueue,
+        secrets,
         webhook_delivery::Dispatcher,
     },
 };
@@ -26,6 +30,10 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Seals and opens the secrets stored in the database (`service::secrets`).
     pub master_key: Arc<MasterKey>,
+    /// Accounts as recently read by the bearer check (`accounts::active_principal`).
+    pub accounts: Arc<AccountCache>,
+    /// Hashes login addresses (`accounts::login`).
+    pub address_hasher: AddressHasher,
     pub clock: SharedClock,
     pub calendar: Arc<RwLock<Arc<WorkCalendar>>>,
     pub policy: SlaPolicy,
@@ -59,6 +67,11 @@ impl AppState {
             &settings.jwt_audience,
             settings.jwt_ttl_secs,
         )?;
+        let address_hasher =
+            AddressHasher::new(secrets::login_address_key(&db, &master_key).await?);
+        let accounts = Arc::new(AccountCache::new(std::time::Duration::from_millis(
+            settings.account_cache_ms,
+        )));
         let policy = settings.sla_policy()?;
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
@@ -69,6 +82,8 @@ impl AppState {
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),
             master_key,
+            accounts,
+            address_hasher,
             clock,
             calendar: Arc::new(RwLock::new(Arc::new(calendar))),
             policy,

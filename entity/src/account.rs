@@ -32,6 +32,12 @@ pub struct Model {
     pub institution_id: Option<Uuid>,
     pub association_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// Set while an admin has disabled the account: it can neither sign in nor use a
+    /// token.
+    pub disabled_at: Option<DateTimeUtc>,
+    /// Carried by every token; bumped by a password change or a disabling, so that
+    /// tokens issued before are refused.
+    pub token_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

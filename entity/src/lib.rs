@@ -15,6 +15,7 @@ pub mod idempotency_key;
 pub mod institution;
 pub mod institution_stats_days;
 pub mod institution_stats_monthly;
+pub mod login_known_address;
 pub mod login_throttle;
 pub mod offer;
 pub mod reference_counter;

@@ -60,6 +60,11 @@ pub struct AccountView {
     #[oai(skip_serializing_if_is_none)]
     pub association_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// Whether an admin has disabled the account (it can then neither sign in nor use
+    /// a token).
+    pub disabled: bool,
+    #[oai(skip_serializing_if_is_none)]
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 impl From<account::Model> for AccountView {
@@ -72,11 +77,14 @@ impl From<account::Model> for AccountView {
             institution_id: a.institution_id,
             association_id: a.association_id,
             created_at: a.created_at,
+            disabled: a.disabled_at.is_some(),
+            disabled_at: a.disabled_at,
         }
     }
 }
 
-#[derive(Debug, Object)]
+/// `Debug` shows neither the email nor the password.
+#[derive(Object)]
 pub struct RegisterRequest {
     #[oai(validator(max_length = 320))]
     pub email: String,
@@ -89,7 +97,8 @@ pub struct RegisterRequest {
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Object)]
+/// `Debug` shows neither the email nor the password.
+#[derive(Object)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 320))]
     pub email: String,
@@ -97,7 +106,36 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-#[derive(Debug, Object)]
+/// A password change. `Debug` shows neither password.
+#[derive(Object)]
+pub struct ChangePasswordRequest {
+    #[oai(validator(max_length = 1024))]
+    pub current_password: String,
+    /// Under the same policy as at sign-up.
+    #[oai(validator(max_length = 1024))]
+    pub new_password: String,
+}
+
+macro_rules! redacted_debug {
+    ($ty:ty, $name:literal, [$($shown:ident),*]) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct($name)
+                    $(.field(stringify!($shown), &self.$shown))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use redacted_debug;
+
+redacted_debug!(RegisterRequest, "RegisterRequest", []);
+redacted_debug!(LoginRequest, "LoginRequest", []);
+redacted_debug!(ChangePasswordRequest, "ChangePasswordRequest", []);
+redacted_debug!(TokenResponse, "TokenResponse", [token_type, expires_in]);
+
+/// An access token. `Debug` does not show the token.
+#[derive(Object)]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
@@ -111,6 +149,19 @@ pub enum AccountCreated {
     /// The account was created.
     #[oai(status = 201)]
     Created(Json<AccountView>),
+}
+
+fn token_for(state: &AppState, acct: &account::Model) -> ApiResult<TokenResponse> {
+    let token = state.jwt.issue(
+        &accounts::principal_of(acct),
+        acct.token_version,
+        state.clock.now(),
+    )?;
+    Ok(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_secs(),
+    })
 }
 
 pub struct AuthApi;
@@ -165,6 +216,7 @@ impl AuthApi {
             .unwrap_or_else(|| "unknown".into());
         let acct = accounts::login(
             &state.db,
+            &state.address_hasher,
             accounts::LoginAttempt {
                 email: &body.email,
                 password: &body.password,
@@ -181,14 +233,39 @@ impl AuthApi {
             state.clock.now(),
         )
         .await?;
-        let token = state
-            .jwt
-            .issue(&accounts::principal_of(&acct), state.clock.now())?;
-        Ok(Json(TokenResponse {
-            access_token: token,
-            token_type: "Bearer".into(),
-            expires_in: state.jwt.ttl_secs(),
-        }))
+        Ok(Json(token_for(&state, &acct)?))
+    }
+
+    /// Change your password (the current one is required). Every token issued before,
+    /// this one included, stops working; the answer carries a new token.
+    #[oai(
+        path = "/me/password",
+        method = "post",
+        operation_id = "changePassword"
+    )]
+    async fn change_password(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<ChangePasswordRequest>,
+    ) -> ApiResult<Json<TokenResponse>> {
+        let s = &state.settings;
+        let acct = accounts::change_password(
+            &state.db,
+            &state.accounts,
+            auth.0.account_id,
+            accounts::PasswordChange {
+                current: &body.current_password,
+                new: &body.new_password,
+            },
+            throttle::Limit {
+                max_failures: s.login_max_failures_per_account,
+                window: chrono::Duration::seconds(s.login_window_secs),
+            },
+            state.clock.now(),
+        )
+        .await?;
+        Ok(Json(token_for(&state, &acct)?))
     }
 
     /// The account behind the token.
@@ -201,5 +278,71 @@ impl AuthApi {
                 other => other,
             })?;
         Ok(Json(acct.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::accounts::CreateAccountRequest;
+
+    #[test]
+    fn debug_output_shows_no_password_token_or_email() {
+        let shown = [
+            format!(
+                "{:?}",
+                LoginRequest {
+                    email: "li@example.com".into(),
+                    password: "hunter2-hunter2".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                RegisterRequest {
+                    email: "li@example.com".into(),
+                    password: "hunter2-hunter2".into(),
+                    display_name: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                ChangePasswordRequest {
+                    current_password: "hunter2-hunter2".into(),
+                    new_password: "hunter3-hunter3".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                CreateAccountRequest {
+                    email: "li@example.com".into(),
+                    password: "hunter2-hunter2".into(),
+                    display_name: "Li".into(),
+                    role: RoleDto::Admin,
+                    institution_id: None,
+                    association_id: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                TokenResponse {
+                    access_token: "eyJhbGciOi.secret.token".into(),
+                    token_type: "Bearer".into(),
+                    expires_in: 60,
+                }
+            ),
+            format!(
+                "{:?}",
+                accounts::PasswordChange {
+                    current: "hunter2-hunter2",
+                    new: "hunter3-hunter3",
+                }
+            ),
+        ];
+        for s in &shown {
+            for secret in ["hunter2", "hunter3", "li@example.com", "secret.token"] {
+                assert!(!s.contains(secret), "{s}");
+            }
+        }
+        assert!(shown[4].contains("Bearer"), "{}", shown[4]);
     }
 }

@@ -20,10 +20,24 @@ struct Claims {
     inst: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     assoc: Option<Uuid>,
+    /// The account's token version when the token was issued; a password change or a
+    /// disabling bumps it, and older tokens are refused. Tokens from before versions
+    /// existed carry none and count as version 0.
+    #[serde(default)]
+    ver: i32,
     iss: String,
     aud: String,
     iat: i64,
     exp: i64,
+}
+
+/// What a valid token says: whose it is, at which token version, and the role and
+/// bindings it was issued with (checked against the stored account, never trusted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub account_id: Uuid,
+    pub token_version: i32,
+    pub claimed: Principal,
 }
 
 pub struct JwtKeys {
@@ -60,12 +74,18 @@ impl JwtKeys {
         self.ttl_secs
     }
 
-    pub fn issue(&self, who: &Principal, now: DateTime<Utc>) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        who: &Principal,
+        token_version: i32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: who.account_id,
             role: who.role,
             inst: who.institution_id,
             assoc: who.association_id,
+            ver: token_version,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now.timestamp(),
@@ -78,7 +98,9 @@ impl JwtKeys {
         )?)
     }
 
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, ApiError> {
+    /// Checks signature, algorithm, issuer, audience and expiry. Whether the account
+    /// may still act, and as what, is the caller's next question.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
                 let why = match e.kind() {
@@ -95,11 +117,15 @@ impl JwtKeys {
         if claims.exp + LEEWAY_SECS <= now.timestamp() {
             return Err(ApiError::Unauthorized("the token has expired".into()));
         }
-        Ok(Principal {
+        Ok(Verified {
             account_id: claims.sub,
-            role: claims.role,
-            institution_id: claims.inst,
-            association_id: claims.assoc,
+            token_version: claims.ver,
+            claimed: Principal {
+                account_id: claims.sub,
+                role: claims.role,
+                institution_id: claims.inst,
+                association_id: claims.assoc,
+            },
         })
     }
 }

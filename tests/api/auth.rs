@@ -248,3 +248,98 @@ async fn a_generated_secret_survives_a_restart() {
             .contains("signature")
     );
 }
+
+/// A client whose requests come from `ip` (any 127.0.0.0/8 address reaches the server
+/// on 127.0.0.1), so tests can sign in from different addresses.
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> crate::helpers::Reply {
+    let resp = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(resp).await
+}
+
+#[tokio::test]
+async fn an_attacker_cannot_lock_the_owner_out_from_a_known_address_but_stays_throttled() {
+    let app = crate::helpers::spawn_app_with(|s| s.login_max_failures_per_address = 8).await;
+    let owner = client_from("127.0.0.1");
+    let attacker = client_from("127.0.0.2");
+    let new_device = client_from("127.0.0.3");
+    app.register("owner@example.com", PASSWORD)
+        .await
+        .expect(201);
+    // The owner signs in once from home: that address becomes known.
+    login_from(&app, &owner, "owner@example.com", PASSWORD)
+        .await
+        .expect(200);
+
+    // The attacker's failures lock the account...
+    for _ in 0..app.settings.login_max_failures_per_account {
+        login_from(&app, &attacker, "owner@example.com", "wrong password!")
+            .await
+            .expect_problem(401);
+    }
+    // ...for the attacker, even with the right password,
+    login_from(&app, &attacker, "owner@example.com", PASSWORD)
+        .await
+        .expect_problem(429);
+    // and for an address the account never signed in from.
+    login_from(&app, &new_device, "owner@example.com", PASSWORD)
+        .await
+        .expect_problem(429);
+    // The owner at home still gets in with the right password (and only with it).
+    login_from(&app, &owner, "owner@example.com", "wrong password!")
+        .await
+        .expect_problem(429);
+    login_from(&app, &owner, "owner@example.com", PASSWORD)
+        .await
+        .expect(200);
+
+    // The attacker stays throttled by address, whatever account they try.
+    let mut answers = vec![];
+    for i in 0..4 {
+        answers.push(
+            login_from(
+                &app,
+                &attacker,
+                &format!("other{i}@example.com"),
+                "wrong password!",
+            )
+            .await
+            .status
+            .as_u16(),
+        );
+    }
+    assert_eq!(answers, [401, 401, 401, 429], "{answers:?}");
+    login_from(&app, &attacker, "owner@example.com", PASSWORD)
+        .await
+        .expect_problem(429);
+
+    // Known addresses are stored as keyed hashes, never as addresses.
+    use sea_orm::EntityTrait;
+    let known = entity::login_known_address::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(known.len(), 1);
+    assert_eq!(known[0].address_hash.len(), 64);
+    assert!(!known[0].address_hash.contains("127.0.0"));
+    assert_ne!(
+        known[0].address_hash,
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"127.0.0.1"))
+    );
+}

@@ -47,11 +47,14 @@ enum Endpoint {
     RedeliverWebhook,
     RotateWebhookSecret,
     PingWebhook,
+    ListAccounts,
+    PatchAccount,
+    ChangePassword,
     DeleteWebhook,
 }
 
 /// `DeleteWebhook` comes last: it removes the subscription the others use.
-const ENDPOINTS: [Endpoint; 18] = [
+const ENDPOINTS: [Endpoint; 21] = [
     Endpoint::Me,
     Endpoint::CreateAccount,
     Endpoint::ListInstitutions,
@@ -69,6 +72,9 @@ const ENDPOINTS: [Endpoint; 18] = [
     Endpoint::RedeliverWebhook,
     Endpoint::RotateWebhookSecret,
     Endpoint::PingWebhook,
+    Endpoint::ListAccounts,
+    Endpoint::PatchAccount,
+    Endpoint::ChangePassword,
     Endpoint::DeleteWebhook,
 ];
 
@@ -82,6 +88,11 @@ fn expected(e: Endpoint, c: Caller) -> u16 {
         (Me, _) => 200,
         (CreateAccount | CreateAssociation, Admin) => 201,
         (CreateAccount | CreateAssociation, _) => 403,
+        (ListAccounts | PatchAccount, Admin) => 200,
+        (ListAccounts | PatchAccount, _) => 403,
+        // Everyone may change their own password; the row sends a wrong current
+        // password, so it reaches the check (and no token is revoked).
+        (ChangePassword, _) => 422,
         (CreateInstitution, Regulator | Admin) => 201,
         (CreateInstitution, _) => 403,
         (PatchInstitution, Regulator | Admin) => 200,
@@ -126,6 +137,8 @@ struct World {
     /// A subscription of the own institution's staff, and one of its deliveries.
     webhook: String,
     delivery: String,
+    /// An account for the admin to enable (left as it is).
+    spare_account: Uuid,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -186,11 +199,13 @@ async fn world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_owned();
+    let spare_account = app.learner().await.id;
     World {
         institution: own,
         tokens,
         webhook,
         delivery,
+        spare_account,
     }
 }
 
@@ -254,6 +269,18 @@ fn request(e: Endpoint, w: &World, n: u32) -> (Method, String, Option<Value>) {
         ),
         Endpoint::RotateWebhookSecret => (Method::POST, format!("{hook}/rotate"), Some(json!({}))),
         Endpoint::PingWebhook => (Method::POST, format!("{hook}/ping"), Some(json!({}))),
+        Endpoint::ListAccounts => (Method::GET, "/api/v1/accounts?limit=5".into(), None),
+        Endpoint::PatchAccount => (
+            Method::PATCH,
+            format!("/api/v1/accounts/{}", w.spare_account),
+            Some(json!({ "disabled": false })),
+        ),
+        Endpoint::ChangePassword => (
+            Method::POST,
+            "/api/v1/me/password".into(),
+            Some(json!({ "current_password": format!("not it {n}"),
+                         "new_password": "a fresh passphrase 2026" })),
+        ),
         Endpoint::DeleteWebhook => (Method::DELETE, hook, None),
     }
 }

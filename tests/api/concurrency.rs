@@ -703,3 +703,132 @@ async fn references_are_unique_and_sequential_under_concurrent_filings() {
     }
     assert_eq!(listed(&app, &c.regulator).await.len(), 31);
 }
+
+/// The failures counted for `key` in the login throttle.
+async fn throttle_count(app: &TestApp, key: &str) -> i32 {
+    use sea_orm::EntityTrait;
+    entity::login_throttle::Entity::find_by_id(key.to_owned())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .map_or(0, |r| r.failures)
+}
+
+#[tokio::test]
+async fn concurrent_failed_logins_each_count() {
+    // Limits high enough that nothing blocks: only the counting is raced.
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.login_max_failures_per_account = 1000;
+        s.login_max_failures_per_address = 100_000;
+    })
+    .await;
+    let mut users = vec![];
+    for _ in 0..20 {
+        users.push(app.learner().await);
+    }
+    let app = &app;
+    let attempts = users.iter().flat_map(|u| {
+        [0, 1].map(move |_| {
+            let email = u.email.clone();
+            async move { app.login(&email, "wrong password!").await.status.as_u16() }
+        })
+    });
+    let answers = join_all(attempts).await;
+    assert!(answers.iter().all(|&s| s == 401), "{answers:?}");
+    let mut lost = vec![];
+    for u in &users {
+        let n = throttle_count(app, &redress::service::throttle::account_key(&u.email)).await;
+        if n != 2 {
+            lost.push((u.email.clone(), n));
+        }
+    }
+    assert!(lost.is_empty(), "failures lost to the race: {lost:?}");
+    assert_eq!(throttle_count(app, "addr:127.0.0.1").await, 40);
+}
+
+#[tokio::test]
+async fn concurrent_secret_rotations_never_answer_a_secret_that_does_not_sign() {
+    use crate::helpers::{Receiver, credit_code};
+    use redress::domain::webhook_signature::{WebhookSecret, verify};
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let reg = app.regulator().await;
+    // Five subscriptions for each of four owners.
+    let mut hooks = vec![];
+    for i in 0..4 {
+        let inst = app
+            .institution(&reg, &credit_code(300 + i), "Rotating Online", "110108")
+            .await;
+        let staff = app
+            .user(entity::account::Role::InstitutionStaff, Some(inst), None)
+            .await;
+        for _ in 0..5 {
+            let hook = app.subscribe(&staff, &receiver.url, None).await;
+            hooks.push((staff.token.clone(), hook["id"].as_str().unwrap().to_owned()));
+        }
+    }
+    let rotate = |token: String, id: String| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/webhooks/{id}/rotate"),
+                Some(&token),
+                json!({}),
+            )
+            .await
+        }
+    };
+    let pairs = join_all(hooks.iter().map(|(token, id)| {
+        let (a, b) = (
+            rotate(token.clone(), id.clone()),
+            rotate(token.clone(), id.clone()),
+        );
+        async move { futures_util::join!(a, b) }
+    }))
+    .await;
+    let mut answered: Vec<Vec<String>> = vec![];
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        let mut secrets = vec![];
+        for r in [a, b] {
+            match r.status.as_u16() {
+                200 => secrets.push(r.body["secret"].as_str().unwrap().to_owned()),
+                409 => assert_eq!(r.body["status"], 409),
+                other => panic!("pair {i}: rotation answered {other}: {}", r.body),
+            }
+        }
+        assert!(!secrets.is_empty(), "pair {i}: neither rotation succeeded");
+        answered.push(secrets);
+    }
+    // Every secret a rotation answered signs what is sent now.
+    for (token, id) in &hooks {
+        app.post(
+            &format!("/api/v1/webhooks/{id}/ping"),
+            Some(token),
+            json!({}),
+        )
+        .await
+        .expect(202);
+    }
+    app.deliver().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), hooks.len());
+    for ((_, id), secrets) in hooks.iter().zip(&answered) {
+        let r = got
+            .iter()
+            .find(|r| r.json["data"]["subscription_id"] == id.as_str())
+            .expect("the ping of every subscription arrived");
+        for s in secrets {
+            verify(
+                &WebhookSecret::parse(s).unwrap(),
+                &r.id,
+                &r.timestamp,
+                &r.signature,
+                &r.body,
+                r.timestamp.parse().unwrap(),
+            )
+            .unwrap_or_else(|e| {
+                panic!("a secret answered by a rotation of {id} does not sign: {e}")
+            });
+        }
+    }
+}

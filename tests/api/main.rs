@@ -14,6 +14,7 @@ mod lifecycle;
 mod mediation;
 mod open_data;
 mod query_plans;
+mod revocation;
 mod secrets;
 mod sla;
 mod spec;
