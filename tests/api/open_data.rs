@@ -312,6 +312,8 @@ async fn published_narratives_leak_no_personal_data_in_either_language() {
     let id2 = valid_id("44030519900307123");
     let card1 = valid_card("622202123456789012");
     let card2 = valid_card("622848001234567");
+    let id3 = valid_id("31011519900101441");
+    let card3 = valid_card("621700001234567890");
     // (learner name, narrative, secrets that must vanish, ordinary text that must stay)
     let corpus: Vec<(&str, String, Vec<String>, Vec<&str>)> = vec![
         (
@@ -359,6 +361,30 @@ async fn published_narratives_leak_no_personal_data_in_either_language() {
                 card2.clone(),
             ],
             vec!["4,999 yuan", "2026-01-15", "48 lessons", "20260115001"],
+        ),
+        (
+            "王芳",
+            format!(
+                "电话１３８００１３８０００，身份证{}，邮箱ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ，\
+                 卡号 {}。学费６９９９元。",
+                id3.chars()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+                    .join("\u{200B}"),
+                card3
+                    .chars()
+                    .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+                    .collect::<String>(),
+            ),
+            vec![
+                "１３８００１３８０００".into(),
+                "13800138000".into(),
+                id3.clone(),
+                "wang@example.com".into(),
+                "ｗａｎｇ".into(),
+                card3.clone(),
+            ],
+            vec!["6999元"],
         ),
     ];
 
