@@ -533,10 +533,22 @@ async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
     assert!(!automatic.contains("13912345678"));
     assert_eq!(p.body["findings"][0]["kind"], "phone");
     assert!(p.body["amended"].is_null());
-    // The automatic redaction missed the neighbour's nickname: the mediator amends it,
-    // and a phone number typed into the amendment is removed as well.
+    // The automatic redaction missed the neighbour's nickname: the mediator who holds
+    // the case amends it (a colleague who does not hold it may not), and a phone number
+    // typed into the amendment is removed as well.
     let amended =
         "Teacher [姓名/name] never came; call 13800001111. My neighbour [姓名/name] saw it.";
+    let peer = app.user(Role::Mediator, None, Some(assoc)).await;
+    app.put(&pub_path, Some(&mediator.token), json!({ "text": amended }))
+        .await
+        .expect_problem(403);
+    act(&app, &mediator, &id, "assign", Some(json!({})))
+        .await
+        .expect(200);
+    app.get(&pub_path, Some(&peer.token)).await.expect(200);
+    app.put(&pub_path, Some(&peer.token), json!({ "text": amended }))
+        .await
+        .expect_problem(403);
     let p = app
         .put(&pub_path, Some(&mediator.token), json!({ "text": amended }))
         .await
