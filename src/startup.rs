@@ -179,6 +179,7 @@ impl Application {
         if self.state.settings.run_workers {
             tokio::spawn(crate::workers::sla::run(self.state.clone()));
             tokio::spawn(crate::workers::webhooks::run(self.state.clone()));
+            tokio::spawn(crate::workers::email::run(self.state.clone()));
         }
         let app = routes(self.state.clone());
         Server::new_with_acceptor(self.acceptor)
