@@ -96,6 +96,9 @@ pub struct Settings {
     pub mail_batch_size: u64,
     /// The address people reach the service at; links in mails start with it.
     pub public_url: String,
+    /// How often every replica re-reads the calendar years (another may have loaded
+    /// one), in seconds.
+    pub calendar_refresh_secs: u64,
 }
 
 impl Default for Settings {
@@ -139,6 +142,7 @@ impl Default for Settings {
             mail_dir: PathBuf::from("data/mail"),
             mail_batch_size: 50,
             public_url: "http://127.0.0.1:8080".into(),
+            calendar_refresh_secs: 300,
         }
     }
 }
@@ -206,6 +210,10 @@ impl Settings {
         anyhow::ensure!(
             self.public_url.starts_with("https://") || self.public_url.starts_with("http://"),
             "public_url must start with http:// or https://"
+        );
+        anyhow::ensure!(
+            self.calendar_refresh_secs >= 1,
+            "calendar_refresh_secs must be at least 1"
         );
         self.tz()?;
         self.sla_policy()?;

@@ -16,6 +16,7 @@ use crate::{
         calendars, complaints::Rules, email::sender::Mailer, filing_queue::FilingQueue, secrets,
         webhook_delivery::Dispatcher,
     },
+    supervisor::Supervisor,
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -39,6 +40,8 @@ pub struct AppState {
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
     /// Sends learner emails (SMTP, or the mail folder); built once.
     pub mailer: Arc<Mailer>,
+    /// The background workers this process runs and their heartbeats (`/readyz`).
+    pub supervisor: Supervisor,
 }
 
 impl AppState {
@@ -61,8 +64,10 @@ impl AppState {
         let calendar = calendars::load(&db).await?;
         let dispatcher = Arc::new(Dispatcher::new(&settings)?);
         let mailer = Arc::new(Mailer::new(&settings)?);
+        let supervisor = Supervisor::new();
         let state = Self {
-            filings: FilingQueue::start(db.clone()),
+            filings: FilingQueue::start(db.clone(), &supervisor),
+            supervisor,
             db,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),

@@ -315,7 +315,10 @@ async fn a_crash_between_enqueue_and_send_is_sent_by_the_next_worker() {
     app.clock.advance(LEASE + Duration::seconds(1));
     assert_eq!(app.send_mail().await.sent, 1);
     assert_eq!(sink.delivered().len(), 1);
-    assert_eq!(sink.delivered()[0].rcpt, std::slice::from_ref(&learner.email));
+    assert_eq!(
+        sink.delivered()[0].rcpt,
+        std::slice::from_ref(&learner.email)
+    );
 }
 
 #[tokio::test]

@@ -22,3 +22,4 @@ mod stats;
 mod webhook_bench;
 mod webhook_crash;
 mod webhooks;
+mod workers;
