@@ -659,6 +659,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         created_at: Set(now),
         disabled_at: Set(None),
         token_version: Set(0),
+        language: Set(None),
     }];
     for i in 0..LEARNERS {
         let id = Uuid::now_v7();
@@ -676,6 +677,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
             created_at: Set(now),
             disabled_at: Set(None),
             token_version: Set(0),
+            language: Set(None),
         });
     }
     let regulator = Uuid::now_v7();
@@ -690,6 +692,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         created_at: Set(now),
         disabled_at: Set(None),
         token_version: Set(0),
+        language: Set(None),
     });
     db::insert_chunked(db, accounts).await?;
     Ok(World {

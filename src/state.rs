@@ -16,6 +16,7 @@ use crate::{
         accounts::{AccountCache, AddressHasher},
         calendars,
         complaints::Rules,
+        email::sender::Mailer,
         filing_queue::FilingQueue,
         secrets,
         webhook_delivery::Dispatcher,
@@ -48,6 +49,8 @@ pub struct AppState {
     /// Wakes an idle webhook dispatcher after a change, so that it need not wait for
     /// its next poll. Changes made by other replicas are found by polling.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// Sends learner emails (SMTP, or the mail folder); built once.
+    pub mailer: Arc<Mailer>,
     /// The background workers this process runs and their heartbeats (`/readyz`).
     pub supervisor: Supervisor,
 }
@@ -79,6 +82,7 @@ impl AppState {
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
         let dispatcher = Arc::new(Dispatcher::new(&settings, master_key.clone())?);
+        let mailer = Arc::new(Mailer::new(&settings)?);
         let supervisor = Supervisor::new();
         let state = Self {
             filings: FilingQueue::start(db.clone(), &supervisor),
@@ -96,6 +100,7 @@ impl AppState {
             pages: crate::pages::shared()?,
             dispatcher,
             webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
+            mailer,
         };
         for warning in state.calendar_warnings() {
             tracing::warn!("{warning}");

@@ -38,6 +38,9 @@ pub struct Model {
     /// Carried by every token; bumped by a password change or a disabling, so that
     /// tokens issued before are refused.
     pub token_version: i32,
+    /// The language mails are written in (a BCP 47 tag, `zh-CN` or `en`); unset means
+    /// zh-CN. The web pages set it from the language a learner uses.
+    pub language: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261130_000006_create_mediation;
 mod m20261130_000007_index_recent_published;
 mod m20261201_000200_add_account_revocation;
 mod m20261201_000201_widen_sealed_secrets;
+mod m20261201_000600_create_email_outbox;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_index_recent_published::Migration),
             Box::new(m20261201_000200_add_account_revocation::Migration),
             Box::new(m20261201_000201_widen_sealed_secrets::Migration),
+            Box::new(m20261201_000600_create_email_outbox::Migration),
         ]
     }
 }

@@ -110,6 +110,7 @@ pub async fn create(
         created_at: Set(now),
         disabled_at: Set(None),
         token_version: Set(0),
+        language: Set(None),
     };
     Ok(account::Entity::insert(row).exec_with_returning(db).await?)
 }
