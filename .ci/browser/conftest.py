@@ -131,8 +131,17 @@ class Web:
             self.allowed.append(re.compile(rf"status of {status}\b"))
         return resp
 
-    def submit(self, button, status: int = 200) -> Response:
-        """Clicks a submit button and waits for the page it leads to (after redirects)."""
+    def submit(self, button, status: int = 200, dblclick: bool = False) -> Response | None:
+        """Clicks a submit button and waits for the page it leads to (after redirects).
+        With `dblclick` the form is sent twice, the browser dropping the first request's
+        page (an aborted load, expected then) for the second's."""
+        if dblclick:
+            self.allowed.append(re.compile(r"net::ERR_ABORTED"))
+            before = self.page.url
+            button.dblclick()
+            self.page.wait_for_url(lambda u: u != before)
+            self.page.wait_for_load_state("load")
+            return None
         with self.page.expect_navigation() as nav:
             button.click()
         resp = nav.value
@@ -233,7 +242,7 @@ class Mail:
         self.path = path
 
     def messages(self) -> list[email.message.EmailMessage]:
-        box = mailbox.Maildir(self.path, create=False)
+        box = mailbox.Maildir(self.path, create=True)
         # Maildir keys start with the delivery time: sorted keys are arrival order.
         return [
             email.message_from_bytes(box.get_bytes(k), policy=email.policy.default)

@@ -5,29 +5,11 @@ the error summary of an invalid form."""
 import re
 
 import pytest
-from conftest import BASE_URL, LANGS, PASSWORD, SESSION_COOKIE, text_of, unique_email
+from conftest import BASE_URL, LANGS, PASSWORD, SESSION_COOKIE, unique_email
+from journey import sign_up, verification_link
 from playwright.sync_api import expect
 
 ERROR_PREFIX = {"en": "Error: ", "zh-CN": "错误："}
-
-
-def sign_up(web, email_: str, name: str, lang: str, shot: str):
-    web.goto(f"/sign-up?lang={lang}")
-    web.check(f"{shot}-form")
-    form = web.page.locator("main form[action='/sign-up']")
-    form.locator("[name=email]").fill(email_)
-    form.locator("[name=password]").fill(PASSWORD)
-    form.locator("[name=display_name]").fill(name)
-    web.submit(form.locator("button[type=submit]"))
-    web.check(f"{shot}-check-email")
-
-
-def verification_link(mail, email_: str) -> str:
-    msg = mail.wait_for(to=email_, body=re.compile(r"/verify-email\?token="))
-    body = text_of(msg)
-    link = re.search(r"https?://\S+/verify-email\?token=[^\s\"'<>]+", body)
-    assert link, f"no verification link in {body!r}"
-    return link.group(0)
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -7,10 +7,8 @@ import re
 
 import pytest
 from conftest import PASSWORD
-from journey import Sides
+from journey import REFUND, Sides, settle_on_the_case_page
 from playwright.sync_api import expect
-
-REFUND = 120_000  # 1,200.00 CNY
 
 
 def file_through_api(api, learner_token: str, institution_id: str) -> dict:
@@ -40,17 +38,13 @@ def an_institution(api) -> str:
     return r.json()["items"][0]["id"]
 
 
-def state(sides: Sides, token: str) -> str:
-    return sides.case(token)["state"]
-
-
 @pytest.mark.parametrize("lang,other", [("zh-CN", "en")])
 def test_learner_settles_a_case_on_its_page(new_web, api, tmp_path, lang, other):
     email_ = api.register_learner("journey")
     learner = api.login(email_, PASSWORD)
     institution_id = an_institution(api)
     case = file_through_api(api, learner, institution_id)
-    sides = Sides(api, case["id"], institution_id)
+    sides = Sides(api, case["id"], institution_id, learner=learner)
     case_url = f"/cases/{case['id']}"
 
     web = new_web("learner")
@@ -68,60 +62,7 @@ def test_learner_settles_a_case_on_its_page(new_web, api, tmp_path, lang, other)
     expect(page.locator("#record-intact")).to_be_visible()
     web.check(f"case-filed-{lang}")
 
-    # Evidence and a message from the case page.
-    evidence = tmp_path / "receipt.txt"
-    evidence.write_text("Receipt 2026-03-02: 60 class hours, 2400.00 CNY\n", encoding="utf-8")
-    upload = page.locator(f"form[action='{case_url}/attachments']")
-    upload.locator("input[type=file]").set_input_files(str(evidence))
-    web.submit(upload.locator("button[type=submit]"))
-    expect(page.locator(f"a[href^='{case_url}/attachments/']", has_text="receipt.txt")).to_have_count(1)
-    web.check(f"case-attachment-{lang}")
-    msg = page.locator(f"form[action='{case_url}/messages']")
-    msg.locator("[name=text]").fill("The receipt is attached.")
-    web.submit(msg.locator("button[type=submit]"))
-    expect(page.locator("ol.timeline")).to_contain_text("The receipt is attached.")
-    web.check(f"case-message-{lang}")
-
-    # The institution responds (API); the learner escalates.
-    sides.respond_with_refund(60_000)
-    web.goto(case_url)
-    escalate = page.locator(f"form[action='{case_url}/escalate']")
-    expect(escalate).to_be_visible()
-    expect(page.locator(f"form[action='{case_url}/accept-response']")).to_be_visible()
-    web.check(f"case-responded-{lang}")
-    escalate.locator("[name=reason]").fill("Half of the unused hours is not a fair refund.")
-    web.submit(escalate.locator("button[type=submit]"))
-    web.check(f"case-escalated-{lang}")
-    assert state(sides, learner) == "awaiting_mediation"
-
-    # The mediator claims and offers (API); the learner accepts.
-    offer_id = sides.mediator_claims_and_offers_refund(REFUND)
-    web.goto(case_url)
-    accept = page.locator(f"form[action='{case_url}/offers/{offer_id}/accept']")
-    expect(accept).to_be_visible()
-    web.check(f"case-offer-{lang}")
-    web.submit(accept.locator("button[type=submit]"))
-    expect(page.locator("#settlement-status")).to_be_visible()
-    web.check(f"case-settled-{lang}")
-    assert state(sides, learner) == "settled"
-
-    # The institution marks it fulfilled (API); the learner confirms, then rates.
-    sides.institution_marks_fulfilled()
-    web.goto(case_url)
-    confirm = page.locator(f"form[action='{case_url}/settlement/confirm']")
-    expect(confirm).to_be_visible()
-    web.check(f"case-fulfilled-{lang}")
-    web.submit(confirm.locator("button[type=submit]"))
-    web.check(f"case-confirmed-{lang}")
-    rate = page.locator(f"form[action='{case_url}/rating']")
-    expect(rate).to_be_visible()
-    rate.locator("input[name=score][value='5']").check()
-    rate.locator("[name=comment]").fill("Fair and quick.")
-    web.submit(rate.locator("button[type=submit]"))
-    expect(page.locator("main")).to_contain_text("5 / 5")
-    web.check(f"case-rated-{lang}")
-    rated = sides.case(learner)
-    assert rated["rating"] == 5, rated.get("rating")
+    settle_on_the_case_page(web, sides, lang, tmp_path, prefix="case")
 
     # The key pages in the other language (remembered in the session once chosen).
     web.goto(f"/cases?lang={other}")
