@@ -1,8 +1,9 @@
-"""The other side of a learner's case, through the JSON API: the institution's staff and
-the mediator of the association the case is routed to, as accounts the demo admin makes."""
+"""Steps of a learner's journey shared by the tests, and the other side of the case through
+the JSON API: the institution's staff and the mediator of the association the case is
+routed to, as accounts the demo admin makes."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from conftest import PASSWORD, text_of
 from playwright.sync_api import expect
@@ -38,7 +39,6 @@ class Sides:
     learner: str = ""  # the learner's API token, to read the case's state
     staff: str = ""
     mediator: str = ""
-    log: list = field(default_factory=list)
 
     def case(self, token: str) -> dict:
         return self.api.call("GET", f"/api/v1/complaints/{self.case_id}", token, expect=200).json()
