@@ -9,6 +9,7 @@ mod m20261130_000004_create_webhooks;
 mod m20261130_000005_create_stats;
 mod m20261130_000006_create_mediation;
 mod m20261130_000007_index_recent_published;
+mod m20261201_000600_create_email_outbox;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_stats::Migration),
             Box::new(m20261130_000006_create_mediation::Migration),
             Box::new(m20261130_000007_index_recent_published::Migration),
+            Box::new(m20261201_000600_create_email_outbox::Migration),
         ]
     }
 }
