@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +24,13 @@ from playwright.sync_api import Page, Response, sync_playwright
 BASE_URL = os.environ.get("REDRESS_BASE_URL", "http://127.0.0.1:8080")
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "target/screenshots"))
 DEMO_PASSWORD = "redress-demo-2026"
+SESSION_COOKIE = "redress_session"
+# Passwords for the accounts the tests create (the service's policy: 12+ characters).
+PASSWORD = "correct horse battery staple"
+
+
+def unique_email(tag: str) -> str:
+    return f"{tag}-{uuid.uuid4().hex[:12]}@learners.example.com"
 # WCAG 2.1 A and AA; serious and critical violations fail a page.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
@@ -123,6 +131,39 @@ class Web:
             self.allowed.append(re.compile(rf"status of {status}\b"))
         return resp
 
+    def submit(self, button, status: int = 200, dblclick: bool = False) -> Response | None:
+        """Clicks a submit button and waits for the page it leads to (after redirects).
+        With `dblclick` the form is sent twice, the browser dropping the first request's
+        page (an aborted load, expected then) for the second's."""
+        if dblclick:
+            self.allowed.append(re.compile(r"net::ERR_ABORTED"))
+            before = self.page.url
+            button.dblclick()
+            self.page.wait_for_url(lambda u: u != before)
+            self.page.wait_for_load_state("load")
+            return None
+        with self.page.expect_navigation() as nav:
+            button.click()
+        resp = nav.value
+        assert resp is not None
+        assert resp.status == status, f"{self.page.url}: HTTP {resp.status}, expected {status}"
+        if status >= 400:
+            self.allowed.append(re.compile(rf"status of {status}\b"))
+        return resp
+
+    def cookie(self, name: str = SESSION_COOKIE) -> dict | None:
+        return next((c for c in self.context.cookies() if c["name"] == name), None)
+
+    def sign_in(self, email_: str, password: str, shot: str, lang: str = "en") -> None:
+        self.goto(f"/sign-in?lang={lang}")
+        self.check(f"{shot}-form")
+        form = self.page.locator("main form[action='/sign-in']")
+        form.locator("[name=email]").fill(email_)
+        form.locator("[name=password]").fill(password)
+        self.submit(form.locator("button[type=submit]"))
+        assert "/sign-in" not in self.page.url, f"still on {self.page.url}"
+        self.check(shot)
+
     def check(self, shot: str) -> dict:
         """axe (0 serious/critical WCAG 2.1 A/AA violations), no console errors, CSP
         refusals or failed requests, and a full-page screenshot named `shot`."""
@@ -201,28 +242,36 @@ class Mail:
         self.path = path
 
     def messages(self) -> list[email.message.EmailMessage]:
-        box = mailbox.Maildir(self.path, create=False)
+        box = mailbox.Maildir(self.path, create=True)
         # Maildir keys start with the delivery time: sorted keys are arrival order.
         return [
             email.message_from_bytes(box.get_bytes(k), policy=email.policy.default)
             for k in sorted(box.keys())
         ]
 
-    def wait_for(self, to: str, subject: str | re.Pattern = "", timeout: float = 30.0):
-        """The first message to `to` whose subject matches; the outbox worker sends
-        after the change commits, so this polls the sink until `timeout`."""
+    def wait_for(self, to: str, subject="", body=None, timeout: float = 30.0):
+        """The first message to `to` whose subject contains `subject` (or matches it, a
+        pattern) and whose text matches `body`; the outbox worker sends after the change
+        commits, so this polls the sink until `timeout`."""
         deadline = time.monotonic() + timeout
         while True:
             for m in self.messages():
                 rcpt = (m.get("To") or "") + " " + (m.get("X-RcptTo") or "")
                 subj = m.get("Subject") or ""
                 ok = re.search(subject, subj) if isinstance(subject, re.Pattern) else subject in subj
+                if ok and body is not None:
+                    ok = bool(re.search(body, text_of(m)))
                 if to.lower() in rcpt.lower() and ok:
                     return m
             if time.monotonic() > deadline:
                 seen = [(m.get("To"), m.get("Subject")) for m in self.messages()]
                 raise AssertionError(f"no mail to {to} with subject {subject!r}; sink has {seen}")
             time.sleep(0.25)
+
+
+def text_of(msg) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part is not None else ""
 
 
 @pytest.fixture(scope="session")
@@ -261,6 +310,27 @@ class Api:
         if expect is not None:
             assert r.status == expect, f"{method} {path}: {r.status} {r.text()}"
         return r
+
+
+    def admin(self) -> str:
+        return self.login("admin@demo.redress.example")
+
+    def create_account(self, role: str, tag: str, **scope) -> tuple[str, str]:
+        """An account of `role` made by the demo admin; returns (email, token)."""
+        email_ = unique_email(tag).replace("@learners.", "@staff.")
+        body = {"email": email_, "password": PASSWORD, "display_name": tag, "role": role}
+        body.update({k: str(v) for k, v in scope.items()})
+        self.call("POST", "/api/v1/accounts", self.admin(), body, expect=201)
+        return email_, self.login(email_, PASSWORD)
+
+    def register_learner(self, tag: str) -> str:
+        email_ = unique_email(tag)
+        r = self.rc.post(
+            "/api/v1/auth/register",
+            data={"email": email_, "password": PASSWORD, "display_name": tag},
+        )
+        assert r.status in (201, 202), f"register: {r.status} {r.text()}"
+        return email_
 
 
 @pytest.fixture(scope="session")

@@ -35,11 +35,13 @@ async fn app_with_sink() -> (TestApp, SmtpSink) {
 struct World {
     staff: TestUser,
     institution: Uuid,
+    association: Uuid,
 }
 
 async fn world(app: &TestApp) -> World {
     let admin = app.admin().await;
-    app.association(&admin, "北京市消费者协会", &["110000"])
+    let association = app
+        .association(&admin, "北京市消费者协会", &["110000"])
         .await;
     let regulator = app.regulator().await;
     let institution = app
@@ -52,7 +54,11 @@ async fn world(app: &TestApp) -> World {
             None,
         )
         .await;
-    World { staff, institution }
+    World {
+        staff,
+        institution,
+        association,
+    }
 }
 
 async fn learner_speaking(app: &TestApp, language: Option<&str>) -> TestUser {
@@ -210,6 +216,73 @@ async fn a_missed_deadline_is_mailed_once_as_such() {
     );
     // No second "gone to mediation" mail for the same move.
     assert!(!subjects.iter().any(|s| s.contains("gone to mediation")));
+}
+
+#[tokio::test]
+async fn an_offer_from_the_institution_and_the_settlement_are_mailed_but_not_the_learners_own_offer()
+ {
+    let (app, sink) = app_with_sink().await;
+    let w = world(&app).await;
+    let mediator = app
+        .user(entity::account::Role::Mediator, None, Some(w.association))
+        .await;
+    let learner = learner_speaking(&app, Some("en")).await;
+    let (id, reference) = file(&app, &w, &learner).await;
+    let answer = json!({ "message": "No.", "remedy": "explanation" });
+    act(&app, &w.staff, &id, "respond", Some(answer))
+        .await
+        .expect(200);
+    act(
+        &app,
+        &learner,
+        &id,
+        "escalate",
+        Some(json!({ "reason": "No" })),
+    )
+    .await
+    .expect(200);
+    act(&app, &mediator, &id, "assign", Some(json!({})))
+        .await
+        .expect(200);
+    let offer = |amount: i64| json!({ "terms": [ { "kind": "refund", "amount_minor": amount } ] });
+    let path = format!("/api/v1/complaints/{id}/offer");
+    app.post(&path, Some(&w.staff.token), offer(200_000))
+        .await
+        .expect(201);
+    let counter = app
+        .post(&path, Some(&learner.token), offer(500_000))
+        .await
+        .expect(201);
+    let counter_id = counter.body["id"].as_str().unwrap().to_owned();
+    act(
+        &app,
+        &w.staff,
+        &id,
+        "accept_offer",
+        Some(json!({ "offer_id": counter_id })),
+    )
+    .await
+    .expect(200);
+    app.send_mail().await;
+    let kinds: Vec<String> = outbox(&app).await.into_iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "case_filed",
+            "case_responded",
+            "case_escalated",
+            "offer_received",
+            "case_settled"
+        ]
+    );
+    let subjects: Vec<String> = sink
+        .delivered()
+        .iter()
+        .map(|d| d.mail.subject.clone())
+        .collect();
+    assert!(subjects.contains(&format!("{reference}: you have received an offer")));
+    assert!(subjects.contains(&format!("{reference} is settled")));
+    assert_eq!(subjects.len(), 5);
 }
 
 #[tokio::test]
