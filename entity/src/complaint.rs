@@ -148,6 +148,9 @@ pub struct Model {
     pub state: CaseState,
     /// Optimistic concurrency: every change checks and bumps it in the UPDATE.
     pub version: i32,
+    /// Which entry into a stage the case is in: bumped only when the state changes.
+    /// A timer belongs to one entry, so only leaving the stage cancels it.
+    pub stage_seq: i32,
     pub category: Category,
     pub title: String,
     pub narrative: String,

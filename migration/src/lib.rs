@@ -9,6 +9,7 @@ mod m20261130_000004_create_webhooks;
 mod m20261130_000005_create_stats;
 mod m20261130_000006_create_mediation;
 mod m20261130_000007_index_recent_published;
+mod m20261201_000100_add_stage_seq;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_stats::Migration),
             Box::new(m20261130_000006_create_mediation::Migration),
             Box::new(m20261130_000007_index_recent_published::Migration),
+            Box::new(m20261201_000100_add_stage_seq::Migration),
         ]
     }
 }

@@ -585,6 +585,7 @@ fn new_case(
         mediator_id: None,
         state: state.into(),
         version: 1,
+        stage_seq: 1,
         category: new.category,
         title: new.title.clone(),
         narrative: new.narrative.clone(),
@@ -854,10 +855,13 @@ pub async fn apply(
         }
         _ => {}
     }
+    // A new stage entry gets its own clock and timers; a change within the stage
+    // (an offer, a declined offer) keeps both, so its deadline still acts.
     let stage_changed = to != from;
     if stage_changed {
         next.due_at = Set(clock.map(|(d, _)| d.due_at));
         next.clock = Set(clock.map(|(_, p)| p));
+        next.stage_seq = Set(case.stage_seq + 1);
     }
     next.state = Set(to.into());
     next.version = Set(case.version + 1);

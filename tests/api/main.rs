@@ -16,6 +16,7 @@ mod open_data;
 mod query_plans;
 mod sla;
 mod spec;
+mod stage_timers;
 mod stats;
 mod webhook_bench;
 mod webhook_crash;
