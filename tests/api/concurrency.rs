@@ -703,3 +703,94 @@ async fn references_are_unique_and_sequential_under_concurrent_filings() {
     }
     assert_eq!(listed(&app, &c.regulator).await.len(), 31);
 }
+
+/// Two reports on one settlement at once (a double click, two tabs): one is recorded,
+/// the other is refused with 409 as if it had come second, and the timeline, the
+/// institution's record and the statistics count it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_reports_on_one_settlement_at_once_record_one() {
+    use crate::stage_timers::{quiet_world, settled};
+    let app = &spawn_app().await;
+    let w = quiet_world(app).await;
+    let c = &w.case;
+    let pairs = 20;
+    let kinds: [(&str, &TestUser, Option<Value>, &str, &str); 3] = [
+        (
+            "settlement/fulfil",
+            &c.staff,
+            None,
+            "settlement_fulfilled",
+            "fulfilled",
+        ),
+        (
+            "settlement/confirm",
+            &c.learner,
+            None,
+            "settlement_confirmed",
+            "confirmed",
+        ),
+        (
+            "settlement/report_unfulfilled",
+            &c.learner,
+            Some(json!({ "note": "Nothing was refunded" })),
+            "settlement_unfulfilled",
+            "unfulfilled",
+        ),
+    ];
+    let mut failures = vec![];
+    for (path, user, body, event, status) in kinds {
+        let mut ids = vec![];
+        for _ in 0..pairs {
+            ids.push(settled(app, &w).await.0);
+        }
+        let replies = join_all(ids.iter().map(|id| {
+            let body = body.clone();
+            async move {
+                tokio::join!(
+                    act(app, user, id, path, body.clone()),
+                    act(app, user, id, path, body),
+                )
+            }
+        }))
+        .await;
+        for (id, (a, b)) in ids.iter().zip(replies) {
+            let got = [a.status.as_u16(), b.status.as_u16()];
+            let (won, lost) = match got {
+                [200, 409] => (a, b),
+                [409, 200] => (b, a),
+                _ => {
+                    failures.push(format!("{path} on {id}: {got:?}, want one 200 and one 409"));
+                    continue;
+                }
+            };
+            if won.body["status"] != status
+                || !lost.body["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(status))
+            {
+                failures.push(format!("{path} on {id}: {} / {}", won.body, lost.body));
+            }
+            let recorded = events(app, &c.learner, id)
+                .await
+                .iter()
+                .filter(|e| e["action"] == event)
+                .count();
+            if recorded != 1 {
+                failures.push(format!("{path} on {id}: {recorded} `{event}` events"));
+            }
+        }
+    }
+    let record = app
+        .get(
+            &format!("/api/v1/institutions/{}/record", c.institution),
+            None,
+        )
+        .await
+        .expect(200);
+    if record.body["settlements_unfulfilled"] != pairs {
+        failures.push(format!("record: {}", record.body));
+    }
+    let differences = redress::service::stats::verify(&app.db).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -14,9 +14,9 @@ use crate::{
 };
 
 /// One learner, institution, association and mediator; cases are filed on demand.
-struct World {
-    case: Case,
-    mediator: TestUser,
+pub struct World {
+    pub case: Case,
+    pub mediator: TestUser,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -33,7 +33,7 @@ async fn world(app: &TestApp) -> World {
 
 /// The world without its first case's timers: withdrawn, so only the cases a test
 /// files have deadlines.
-async fn quiet_world(app: &TestApp) -> World {
+pub async fn quiet_world(app: &TestApp) -> World {
     let w = world(app).await;
     act(
         app,
@@ -93,7 +93,7 @@ async fn in_mediation(app: &TestApp, w: &World) -> (String, DateTime<Utc>) {
 
 /// A case in mediation settled on an institution's offer. Returns the case id and the
 /// settlement's fulfilment due date.
-async fn settled(app: &TestApp, w: &World) -> (String, DateTime<Utc>) {
+pub async fn settled(app: &TestApp, w: &World) -> (String, DateTime<Utc>) {
     let c = &w.case;
     let (id, _) = in_mediation(app, w).await;
     let o = make_offer(app, &c.staff, &id).await;
