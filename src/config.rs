@@ -84,6 +84,9 @@ pub struct Settings {
     /// Dispatcher loops per process: while one waits for its batch's answers, another
     /// claims and sends the next.
     pub webhooks_dispatchers: usize,
+    /// How often every replica re-reads the calendar years (another may have loaded
+    /// one), in seconds.
+    pub calendar_refresh_secs: u64,
 }
 
 impl Default for Settings {
@@ -122,6 +125,7 @@ impl Default for Settings {
             webhooks_batch_size: 500,
             webhooks_concurrency: 64,
             webhooks_dispatchers: 2,
+            calendar_refresh_secs: 300,
         }
     }
 }
@@ -177,6 +181,10 @@ impl Settings {
         anyhow::ensure!(
             (1..=32).contains(&self.webhooks_dispatchers),
             "webhooks_dispatchers must be between 1 and 32"
+        );
+        anyhow::ensure!(
+            self.calendar_refresh_secs >= 1,
+            "calendar_refresh_secs must be at least 1"
         );
         self.tz()?;
         self.sla_policy()?;

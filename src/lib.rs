@@ -12,5 +12,6 @@ pub mod pages;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod supervisor;
 pub mod telemetry;
 pub mod workers;

@@ -69,23 +69,43 @@ fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Ready: the database answers and every worker this process runs finished a step
+/// within its expected interval.
 #[handler]
 async fn readyz(state: poem::web::Data<&AppState>) -> Response {
-    if db::ping(&state.db).await {
-        Json(json!({
-            "status": "ready",
-            "database": "ok",
-            "warnings": state.calendar_warnings(),
-        }))
-        .into_response()
-    } else {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "about:blank",
-            Some("the database is not reachable".into()),
-        )
-        .into_response()
+    if !db::ping(&state.db).await {
+        return unavailable("the database is not reachable".into());
     }
+    let stalled = state.supervisor.stalled();
+    if !stalled.is_empty() {
+        return unavailable(format!(
+            "workers without a finished step in their interval: {}",
+            stalled.join(", ")
+        ));
+    }
+    let workers: Vec<_> = state
+        .supervisor
+        .status()
+        .into_iter()
+        .map(|w| {
+            json!({
+                "name": w.name,
+                "seconds_since_last_step": w.since_last_step.as_secs(),
+                "restarts": w.restarts,
+            })
+        })
+        .collect();
+    Json(json!({
+        "status": "ready",
+        "database": "ok",
+        "workers": workers,
+        "warnings": state.calendar_warnings(),
+    }))
+    .into_response()
+}
+
+fn unavailable(detail: String) -> Response {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "about:blank", Some(detail)).into_response()
 }
 
 /// Refuses bodies over the limit with 413: by `Content-Length` up front, and by
@@ -176,9 +196,11 @@ impl Application {
 
     /// Serves until Ctrl-C / SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        // Every replica keeps its calendar current; the others only where asked.
+        crate::workers::calendar::spawn(&self.state);
         if self.state.settings.run_workers {
-            tokio::spawn(crate::workers::sla::run(self.state.clone()));
-            tokio::spawn(crate::workers::webhooks::run(self.state.clone()));
+            crate::workers::sla::spawn(&self.state);
+            crate::workers::webhooks::spawn(&self.state);
         }
         let app = routes(self.state.clone());
         Server::new_with_acceptor(self.acceptor)

@@ -16,6 +16,7 @@ use crate::{
         calendars, complaints::Rules, filing_queue::FilingQueue, secrets,
         webhook_delivery::Dispatcher,
     },
+    supervisor::Supervisor,
 };
 
 /// Everything a request handler may need. Cheap to clone.
@@ -37,6 +38,8 @@ pub struct AppState {
     /// Wakes an idle webhook dispatcher after a change, so that it need not wait for
     /// its next poll. Changes made by other replicas are found by polling.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// The background workers this process runs and their heartbeats (`/readyz`).
+    pub supervisor: Supervisor,
 }
 
 impl AppState {
@@ -58,8 +61,10 @@ impl AppState {
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
         let dispatcher = Arc::new(Dispatcher::new(&settings)?);
+        let supervisor = Supervisor::new();
         let state = Self {
-            filings: FilingQueue::start(db.clone()),
+            filings: FilingQueue::start(db.clone(), &supervisor),
+            supervisor,
             db,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),

@@ -112,10 +112,12 @@ pub fn file_complaint(p: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// Writing messages and attachments: the parties (learner, institution, mediator).
-pub fn take_part(actor: Actor) -> Result<(), ApiError> {
+/// Writing messages and attachments: the parties (learner, institution, and the
+/// mediator holding the case; the association's other mediators only read it).
+pub fn take_part(p: &Principal, actor: Actor, case: &complaint::Model) -> Result<(), ApiError> {
     match actor {
-        Actor::Learner | Actor::InstitutionStaff | Actor::Mediator => Ok(()),
+        Actor::Learner | Actor::InstitutionStaff => Ok(()),
+        Actor::Mediator => hold_case(p, actor, case),
         _ => Err(forbidden("write on a case you are not a party to")),
     }
 }
@@ -137,6 +139,17 @@ pub fn review_publication(actor: Actor) -> Result<(), ApiError> {
             "review a publication; only mediators and regulators may",
         )),
     }
+}
+
+/// Amending the published redaction of a case's narrative: the mediator holding the
+/// case, or a regulator. The association's other mediators may preview it only.
+pub fn amend_publication(
+    p: &Principal,
+    actor: Actor,
+    case: &complaint::Model,
+) -> Result<(), ApiError> {
+    review_publication(actor)?;
+    hold_case(p, actor, case)
 }
 
 /// Writing the institution's public response to a case: that institution's staff.

@@ -10,11 +10,17 @@
 //! Ordinary numbers are deliberately left alone: prices, dates, class hours,
 //! percentages and order numbers that fail the checksums survive unchanged.
 //! Redaction is idempotent: redacting already-redacted text changes nothing.
+//!
+//! Text is [`normalize`]d first (Unicode NFKC, which folds the full-width digits and
+//! letters that Chinese input methods produce, with zero-width and bidi control
+//! characters removed), then redacted; the normalised text is what is published, so
+//! no variant that only looks like a number can slip through.
 
 use std::sync::LazyLock;
 
 use regex::{Captures, Match, Regex};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, char::is_combining_mark};
 
 /// Kind of personal datum found in a narrative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,7 +69,7 @@ impl PiiKind {
     }
 }
 
-/// One redacted span, as byte offsets into the *original* text.
+/// One redacted span, as byte offsets into the [`normalize`]d text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// What was found.
@@ -74,7 +80,7 @@ pub struct Finding {
     pub end: usize,
 }
 
-/// Result of [`redact`]: publishable text plus what was removed from it.
+/// Result of [`redact`]: publishable (normalised) text plus what was removed from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Redacted {
     /// The text with every finding replaced by its [`placeholder`].
@@ -133,7 +139,76 @@ pub fn luhn_ok(digits: &str) -> bool {
     sum == 0
 }
 
+/// Characters that render as nothing (or only steer the display) and can be slipped
+/// between the digits of a number or the letters of an e-mail address: zero-width
+/// spaces and joiners, the word joiner and invisible operators, the byte-order mark,
+/// soft hyphens, bidi embeddings, overrides, isolates and marks, variation selectors,
+/// tag characters, interlinear annotation marks, Hangul and Mongolian fillers, and the
+/// combining keycap.
+pub fn is_invisible_control(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0x20E3 | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF9..=0xFFFB
+        | 0xE0000..=0xE007F | 0xE0100..=0xE01EF)
+}
+
+/// The form in which text is redacted and published: invisible controls
+/// ([`is_invisible_control`]) removed, Unicode NFKC applied (full-width `１３８` and
+/// `ａｂｃ＠ｅｘａｍｐｌｅ．ｃｏｍ` become ASCII, the ideographic space a space), and
+/// combining marks that NFKC could not merge into an ASCII letter or digit dropped (a
+/// mark on a digit hides it from pattern matching). Idempotent.
+pub fn normalize(text: &str) -> String {
+    let stripped: String = text.chars().filter(|&c| !is_invisible_control(c)).collect();
+    let composed: String = match unicode_normalization::is_nfkc_quick(stripped.chars()) {
+        IsNormalized::Yes => stripped,
+        _ => nfkc_keeping_cjk_punctuation(&stripped),
+    };
+    let mut out = String::with_capacity(composed.len());
+    let mut after_ascii_alnum = false;
+    let mut dropped = false;
+    for c in composed.chars() {
+        if is_combining_mark(c) && after_ascii_alnum {
+            dropped = true;
+            continue;
+        }
+        after_ascii_alnum = c.is_ascii_alphanumeric();
+        out.push(c);
+    }
+    if dropped && unicode_normalization::is_nfkc_quick(out.chars()) != IsNormalized::Yes {
+        // Dropping a mark can leave a sequence that composes differently.
+        return normalize(&out);
+    }
+    out
+}
+
+/// The full-width punctuation of ordinary Chinese prose (`，：；！？（）`), which NFKC
+/// would turn into ASCII. It hides nothing (the patterns accept `：` and `（）` where they
+/// accept `:` and `()`), and Chinese readers expect it, so it is published as typed.
+fn is_kept_cjk_punctuation(c: char) -> bool {
+    matches!(c, '，' | '：' | '；' | '！' | '？' | '（' | '）')
+}
+
+/// NFKC of `text`, except for [`is_kept_cjk_punctuation`] (starters that compose with
+/// nothing, so normalising the runs between them is the same as normalising the whole).
+fn nfkc_keeping_cjk_punctuation(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive(is_kept_cjk_punctuation) {
+        match piece.char_indices().last() {
+            Some((i, c)) if is_kept_cjk_punctuation(c) => {
+                out.extend(piece[..i].nfkc());
+                out.push(c);
+            }
+            _ => out.extend(piece.nfkc()),
+        }
+    }
+    out
+}
+
 /// Redacts personal data from `text`.
+///
+/// The text is [`normalize`]d first; the result's text and findings refer to the
+/// normalised text, which is what gets published.
 ///
 /// `party_names` are the names recorded in the case; each one of at least two
 /// characters is removed wherever it occurs (case-insensitively, on word
@@ -144,8 +219,11 @@ pub fn luhn_ok(digits: &str) -> bool {
 /// the result is a fixed point: `redact(&redact(t, n).text, n)` is unchanged
 /// with no findings.
 pub fn redact(text: &str, party_names: &[&str]) -> Redacted {
-    let names = PartyNames::new(party_names);
-    let mut current = text.to_owned();
+    let normalized_names: Vec<String> = party_names.iter().map(|n| normalize(n)).collect();
+    let name_refs: Vec<&str> = normalized_names.iter().map(String::as_str).collect();
+    let names = PartyNames::new(&name_refs);
+    let text = &normalize(text);
+    let mut current = text.clone();
     // Stretches of `current` that are still original text.
     let mut pieces = vec![Piece {
         cur: 0,
@@ -369,13 +447,29 @@ static PLACEHOLDER_RE: LazyLock<Regex> = LazyLock::new(|| {
 // Numbers: phones, ID numbers, bank cards, e-mail
 // ---------------------------------------------------------------------------
 
-/// Mainland mobile: optional +86/0086, 1[3-9]x, then 4+4 digits with optional
-/// space/dash separators (`138-1234-5678`, `138 1234 5678`). A letter glued
-/// to the front (`Tel13812345678`) is allowed but not redacted.
+/// An optional separator between two digits of a number: a space, or a dash (any of
+/// the hyphen and dash characters, NFKC leaves them apart) with a space on either
+/// side or none.
+macro_rules! sep {
+    () => {
+        r"(?: ?[\-\x{2010}-\x{2015}\x{2212}] ?| )?"
+    };
+}
+
+/// Mainland mobile: optional +86/0086, then 1[3-9] and 9 more digits, any two of them
+/// optionally separated ([`sep!`]: `138-1234-5678`, `138 1234 5678`, `1 3 8 …`). A
+/// letter glued to the front (`Tel13812345678`) is allowed but not redacted.
 static MOBILE_RE: LazyLock<Regex> = LazyLock::new(|| {
     compile(concat!(
-        r"(?:(?P<glue>[A-Za-z_])|\+86[ -]?|(?-u:\b)0086[ -]?|(?-u:\b))",
-        r"1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?-u:\b)"
+        r"(?:(?P<glue>[A-Za-z_])|\+86",
+        sep!(),
+        r"|(?-u:\b)0086",
+        sep!(),
+        r"|(?-u:\b))1",
+        sep!(),
+        r"[3-9](?:",
+        sep!(),
+        r"[0-9]){9}(?-u:\b)"
     ))
 });
 
@@ -391,9 +485,16 @@ static LANDLINE_RE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-/// 18-character resident ID, contiguous or grouped 6-8-4.
+/// 18-character resident ID, contiguous or with separators anywhere (grouped 6-8-4,
+/// 3-3-4-4-4, …).
 static ID_RE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"(?-u:\b)(?:[0-9]{17}[0-9Xx]|[0-9]{6}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx])(?-u:\b)")
+    compile(concat!(
+        r"(?-u:\b)[0-9](?:",
+        sep!(),
+        r"[0-9]){16}",
+        sep!(),
+        r"[0-9Xx](?-u:\b)"
+    ))
 });
 
 /// An ID number introduced by an explicit label: redacted without the
@@ -404,18 +505,35 @@ static ID_LABELLED_RE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?i:(?-u:\b)(?:id|identity)(?:\s*card)?\s*(?:no\.?|number|#))",
         r"|(?i:(?-u:\b)(?:id|identity)\s*card))",
         r"\s*(?:[:：#]|是|为|(?i:is))?\s*",
-        r"(?P<id>[0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]|[0-9]{6}[ -]?[0-9]{6}[ -]?[0-9]{3})",
+        r"(?P<id>[0-9](?:",
+        sep!(),
+        r"[0-9]){16}",
+        sep!(),
+        r"[0-9Xx]|[0-9](?:",
+        sep!(),
+        r"[0-9]){14})",
         r"(?-u:\b)"
     ))
 });
 
-/// 16 digits in optional groups of four, plus an optional 1–3 digit tail.
+/// 16 digits (separators anywhere, usually in groups of four), plus an optional
+/// 1–3 digit tail.
 static CARD_RE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"(?-u:\b)(?P<core>[0-9]{4}(?:[ -]?[0-9]{4}){3})(?P<tail>[ -]?[0-9]{1,3})?(?-u:\b)")
+    compile(concat!(
+        r"(?-u:\b)(?P<core>[0-9](?:",
+        sep!(),
+        r"[0-9]){15})(?P<tail>(?:",
+        sep!(),
+        r"[0-9]){1,3})?(?-u:\b)"
+    ))
 });
 
+/// An address, also with a space around `@` or a dot, and `。` typed for a dot.
 static EMAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}")
+    compile(concat!(
+        r"[A-Za-z0-9._%+\-]+ ?@ ?[A-Za-z0-9\-]+(?: ?[.。] ?[A-Za-z0-9\-]+)*",
+        r" ?[.。] ?[A-Za-z]{2,24}"
+    ))
 });
 
 fn detect_numbers(text: &str, out: &mut Vec<Cand>) {
@@ -429,7 +547,7 @@ fn detect_numbers(text: &str, out: &mut Vec<Cand>) {
         let compact: String = m
             .as_str()
             .chars()
-            .filter(|&ch| ch != ' ' && ch != '-')
+            .filter(char::is_ascii_alphanumeric)
             .collect();
         id_number_checksum_ok(&compact).then(|| span(m))
     });
@@ -445,7 +563,7 @@ fn detect_numbers(text: &str, out: &mut Vec<Cand>) {
         // "6222 0212 3456 7890 12": the separated tail may be unrelated.
         let core = c.name("core")?;
         let tail = c.name("tail")?;
-        let separated = tail.as_str().starts_with([' ', '-']);
+        let separated = !tail.as_str().starts_with(|ch: char| ch.is_ascii_digit());
         (separated && luhn_ok(&digits_of(core.as_str()))).then(|| span(core))
     });
     scan(&EMAIL_RE, text, PiiKind::Email, out, whole);
@@ -909,15 +1027,15 @@ mod tests {
 
     /// Groups `s` into runs of `sizes`, joined by `sep`.
     fn group(s: &str, sizes: &[usize], sep: &str) -> String {
-        let mut parts = Vec::new();
-        let mut rest = s;
+        let mut parts: Vec<String> = Vec::new();
+        let mut rest: Vec<char> = s.chars().collect();
         for &n in sizes {
-            let (head, tail) = rest.split_at(n.min(rest.len()));
-            parts.push(head);
+            let tail = rest.split_off(n.min(rest.len()));
+            parts.push(rest.iter().collect());
             rest = tail;
         }
         if !rest.is_empty() {
-            parts.push(rest);
+            parts.push(rest.iter().collect());
         }
         parts.join(sep)
     }
@@ -925,6 +1043,13 @@ mod tests {
     /// Checks offsets, reconstruction from findings and idempotency.
     fn check_invariants(input: &str, names: &[&str]) -> Result<Redacted, TestCaseError> {
         let out = redact(input, names);
+        let normalized = normalize(input);
+        prop_assert_eq!(
+            normalize(&normalized),
+            normalized.clone(),
+            "normalize not idempotent"
+        );
+        let input = normalized.as_str();
         let mut rebuilt = String::new();
         let mut prev_end = 0;
         for f in &out.findings {
@@ -1036,6 +1161,24 @@ mod tests {
         assert!(!luhn_ok(&bad16));
 
         vec![
+            case(
+                "电话１３８００１３８０００，学费６９９９元，共６０课时，２０２５年３月１日付款。".into(),
+                &[],
+                &["１３８００１３８０００", "13800138000"],
+                &["6999元", "60课时", "2025年3月1日"],
+            ),
+            case(
+                format!("身份证号\u{200B}{}，卡号 {}，邮箱 ｌｉ．ｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ。", interleave(&id_c, "\u{200B}"), group(&card16, &[4, 4, 4], "\u{3000}")),
+                &[],
+                &[&id_c, &card16, "li.na@example.com", "example"],
+                &["身份证号", "卡号", "邮箱"],
+            ),
+            case(
+                "手机 138 - 0013 - 8000，报名费 1 200 元，上课时间 19:30-21:00。".into(),
+                &[],
+                &["138 - 0013 - 8000", "13800138000"],
+                &["1 200 元", "19:30-21:00"],
+            ),
             case(
                 "我叫张伟，手机13812345678，报名时销售承诺60课时，实际只上了12课时。".into(),
                 &["张伟"],
@@ -1310,12 +1453,183 @@ mod tests {
             }
             for k in &c.keep {
                 assert!(
-                    out.text.contains(k.as_str()),
+                    out.text.contains(normalize(k).as_str()),
                     "{k:?} was lost: {:?}",
                     out.text
                 );
             }
         }
+    }
+
+    // -- look-alike variants ------------------------------------------------------
+
+    /// ASCII printable → its full-width form (`1` → `１`, `@` → `＠`).
+    fn full_width(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                ' ' => '\u{3000}',
+                _ => c,
+            })
+            .collect()
+    }
+
+    /// Every other character full-width.
+    fn mixed_width(s: &str) -> String {
+        s.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    full_width(&c.to_string())
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// `sep` between every two characters.
+    fn interleave(s: &str, sep: &str) -> String {
+        let chars: Vec<String> = s.chars().map(String::from).collect();
+        chars.join(sep)
+    }
+
+    /// The text reduced to lower-case ASCII letters, digits and `@`: what a reader
+    /// could still piece a number or an address together from.
+    fn compact(s: &str) -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '@')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    }
+
+    /// Look-alikes of a number: full-width, mixed, zero-width and bidi split, and
+    /// split by spaces and dashes in its usual groups and between every digit.
+    fn number_variants(n: &str, groups: &[usize]) -> Vec<String> {
+        let mut v = vec![n.to_owned(), full_width(n), mixed_width(n)];
+        for zw in [
+            "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{00AD}",
+        ] {
+            v.push(interleave(n, zw));
+            v.push(group(n, groups, zw));
+        }
+        v.push(format!("\u{202E}{n}\u{202C}"));
+        v.push(interleave(n, "\u{2066}"));
+        v.push(interleave(&full_width(n), "\u{200B}"));
+        for sep in [
+            " ", "-", " - ", "\u{3000}", "\u{FF0D}", "\u{2013}", "\u{2014}", "\u{00A0}", "\u{2010}",
+        ] {
+            v.push(group(n, groups, sep));
+            v.push(full_width(&group(n, groups, sep)));
+            v.push(interleave(n, sep));
+        }
+        v.push(group(&full_width(n), groups, "\u{3000}"));
+        v
+    }
+
+    fn email_variants(e: &str) -> Vec<String> {
+        let mut v = vec![e.to_owned(), full_width(e), mixed_width(e)];
+        for zw in ["\u{200B}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{202E}"] {
+            v.push(interleave(e, zw));
+        }
+        v.push(e.replace('@', " @ "));
+        v.push(e.replace('@', " @ ").replace('.', " . "));
+        v.push(e.replace('.', "。"));
+        v.push(full_width(&e.replace('.', "。")));
+        v.push(e.replace('@', "\u{FF20}"));
+        v.push(e.replace('.', "\u{FF0E}"));
+        v.push(e.replace('@', "\u{FE6B}"));
+        v
+    }
+
+    #[test]
+    fn look_alike_variants_do_not_leak() {
+        let id = valid_id("44030619880521123");
+        let id_x = valid_id("11010519491231002");
+        let card16 = valid_card("622202123456789");
+        let card19 = valid_card("621700001234567890");
+        let secrets: Vec<(String, Vec<String>)> = vec![
+            (
+                "13800138000".into(),
+                number_variants("13800138000", &[3, 4]),
+            ),
+            (
+                "19912345678".into(),
+                number_variants("19912345678", &[3, 4]),
+            ),
+            (id.clone(), number_variants(&id, &[6, 8])),
+            (id_x.clone(), number_variants(&id_x, &[6, 8])),
+            (card16.clone(), number_variants(&card16, &[4, 4, 4])),
+            (card19.clone(), number_variants(&card19, &[4, 4, 4, 4])),
+            (
+                "zhangsan_88@example.com".into(),
+                email_variants("zhangsan_88@example.com"),
+            ),
+            (
+                "li.na@mail.example.org.cn".into(),
+                email_variants("li.na@mail.example.org.cn"),
+            ),
+        ];
+        let contexts = [
+            "电话{}",
+            "我的手机号是{}，请尽快联系。",
+            "身份证号：{}，已上传。",
+            "退款请打到我的卡{}谢谢",
+            "邮箱{}一直没有收到发票",
+            "家长（{}）说课程停了",
+            "Call me at {} please.",
+            "{}",
+        ];
+        let mut leaks = Vec::new();
+        let mut tried = 0;
+        for (secret, variants) in &secrets {
+            let needle = compact(secret);
+            for v in variants {
+                for ctx in contexts {
+                    let text = ctx.replace("{}", v);
+                    tried += 1;
+                    let out = redact(&text, &[]);
+                    if compact(&out.text).contains(&needle) {
+                        leaks.push(format!("{text:?} -> {:?}", out.text));
+                    }
+                }
+            }
+        }
+        assert!(tried > 1000, "only {tried} variants");
+        assert!(
+            leaks.is_empty(),
+            "{} of {tried} leaked:\n{}",
+            leaks.len(),
+            leaks.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_issue_example_is_redacted_and_published_normalised() {
+        let out = redact("电话１３８００１３８０００，学费６９９９元。", &[]);
+        assert_eq!(out.text, "电话[电话/phone]，学费6999元。");
+        assert_eq!(
+            kinds("电话１３８００１３８０００", &[]),
+            vec![PiiKind::Phone]
+        );
+    }
+
+    #[test]
+    fn normalize_folds_width_and_strips_invisible_controls() {
+        assert_eq!(normalize("ＡＢＣ１２３＠"), "ABC123@");
+        assert_eq!(normalize("1\u{200B}3\u{202E}8\u{FEFF}"), "138");
+        assert_eq!(normalize("１\u{0301}２"), "12");
+        assert_eq!(normalize("café 学费"), "café 学费");
+        assert_eq!(normalize("a\u{3000}b"), "a b");
+        // Party names are normalised the same way.
+        assert_eq!(
+            redact("ＺｈａｎｇＷｅｉ paid", &["ZhangWei"]).text,
+            "[姓名/name] paid"
+        );
+        assert_eq!(
+            redact("Zhang\u{200B}Wei paid", &["Ｚｈａｎｇ Ｗｅｉ"]).text,
+            "ZhangWei paid"
+        );
     }
 
     // -- targeted behaviour -------------------------------------------------------

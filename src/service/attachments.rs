@@ -84,7 +84,7 @@ pub async fn upload(
 
     let txn = db::begin_write(db).await?;
     let (case, actor) = complaints::get(&txn, who, complaint_id).await?;
-    policy::take_part(actor)?;
+    policy::take_part(who, actor, &case)?;
     if CaseState::from(case.state).is_terminal() {
         return Err(ApiError::conflict(
             "the case is closed; no more attachments",

@@ -934,7 +934,7 @@ pub async fn message(
 ) -> Result<entity::complaint_event::Model, ApiError> {
     let txn = db::begin_write(db).await?;
     let (case, actor) = get(&txn, who, id).await?;
-    policy::take_part(actor)?;
+    policy::take_part(who, actor, &case)?;
     let state: CaseState = case.state.into();
     if state.is_terminal() {
         return Err(refused(

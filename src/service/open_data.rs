@@ -297,7 +297,7 @@ pub async fn amend(
 ) -> Result<Preview, ApiError> {
     let txn = db::begin_write(db).await?;
     let (case, actor) = complaints::get(&txn, who, id).await?;
-    policy::review_publication(actor)?;
+    policy::amend_publication(who, actor, &case)?;
     let names = names_for(&txn, &case).await?;
     let stored = text.map(|t| redact_with(&t, &names).text);
     let mut next: complaint::ActiveModel = case.clone().into();

@@ -1,23 +1,29 @@
 //! The SLA sweeper: fires due timers; sleeps only when there was nothing to do.
 use std::time::Duration;
 
-use crate::{service::sla, state::AppState};
+use crate::{service::sla, state::AppState, supervisor::Heartbeat};
 
 const BATCH: u64 = 200;
 const IDLE: Duration = Duration::from_secs(1);
-const CALENDAR_REFRESH: Duration = Duration::from_secs(300);
+/// The sweeper's name in `/readyz` and the logs.
+pub const WORKER: &str = "sla_sweeper";
+/// A sweeper that finished no sweep for this long is stalled.
+pub const EXPECTED_INTERVAL: Duration = Duration::from_secs(60);
 
-pub async fn run(state: AppState) {
-    let mut last_refresh = tokio::time::Instant::now();
+/// Starts the sweeper under the state's supervisor.
+pub fn spawn(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    state
+        .supervisor
+        .clone()
+        .spawn(WORKER, EXPECTED_INTERVAL, move |hb| run(state.clone(), hb))
+}
+
+async fn run(state: AppState, hb: Heartbeat) {
     loop {
-        if last_refresh.elapsed() >= CALENDAR_REFRESH {
-            // Another replica may have loaded a calendar year.
-            if let Err(e) = state.reload_calendar().await {
-                tracing::warn!(error = %e, "calendar refresh failed");
-            }
-            last_refresh = tokio::time::Instant::now();
-        }
-        match sla::run_once(&state.db, &state.rules(), BATCH).await {
+        let swept = sla::run_once(&state.db, &state.rules(), BATCH).await;
+        hb.beat();
+        match swept {
             Ok(sweep) if sweep.claimed > 0 => {
                 tracing::info!(?sweep, "sla sweep");
                 // Fired timers wrote events to the outbox.

@@ -5,7 +5,8 @@
 //! lifecycle (409) or as non-parties (403), callers who cannot see it answered 404,
 //! and anonymous callers 401. The mediation endpoints are in the same table: there a
 //! mediator of the case's association who does not hold the case is refused (403)
-//! the work that belongs to the mediator who does.
+//! the work that belongs to the mediator who does: messages, offers, closing, and
+//! amending the published redaction.
 use std::collections::BTreeSet;
 
 use entity::account::Role;
@@ -77,9 +78,11 @@ enum Endpoint {
     Confirm,
     ReportUnfulfilled,
     GoodFaith,
+    Publication,
+    AmendPublication,
 }
 
-const ENDPOINTS: [Endpoint; 27] = [
+const ENDPOINTS: [Endpoint; 29] = [
     Endpoint::File,
     Endpoint::List,
     Endpoint::Get,
@@ -107,6 +110,8 @@ const ENDPOINTS: [Endpoint; 27] = [
     Endpoint::Confirm,
     Endpoint::ReportUnfulfilled,
     Endpoint::GoodFaith,
+    Endpoint::Publication,
+    Endpoint::AmendPublication,
 ];
 
 /// The expected status for each pair (DESIGN §1, §2 and §6). No `_` arms: the compiler
@@ -119,7 +124,7 @@ fn expected(e: Endpoint, c: Caller) -> u16 {
             File | List | Get | Events | Verify | AcceptIntake | Reject | RequestInfo | ProvideInfo
             | Respond | AcceptResponse | Escalate | Dispute | Withdraw | Messages | Rating | Assign
             | Offer | Offers | AcceptOffer | DeclineOffer | CloseUnresolved | Settlement | Fulfil
-            | Confirm | ReportUnfulfilled | GoodFaith,
+            | Confirm | ReportUnfulfilled | GoodFaith | Publication | AmendPublication,
             Anonymous,
         ) => 401,
 
@@ -141,7 +146,7 @@ fn expected(e: Endpoint, c: Caller) -> u16 {
             Get | Events | Verify | AcceptIntake | Reject | RequestInfo | ProvideInfo | Respond
             | AcceptResponse | Escalate | Dispute | Withdraw | Messages | Rating | Assign | Offer
             | Offers | AcceptOffer | DeclineOffer | CloseUnresolved | Settlement | Fulfil | Confirm
-            | ReportUnfulfilled | GoodFaith,
+            | ReportUnfulfilled | GoodFaith | Publication | AmendPublication,
             OtherLearner | StaffOther | MediatorOther,
         ) => 404,
 
@@ -167,9 +172,17 @@ fn expected(e: Endpoint, c: Caller) -> u16 {
             StaffOwn | MediatorOwn | MediatorPeer | Regulator | Admin,
         ) => 409,
 
-        // Messages: the parties (any mediator of the case's association).
-        (Messages, Own | StaffOwn | MediatorOwn | MediatorPeer) => 201,
-        (Messages, Regulator | Admin) => 403,
+        // Messages: the parties (of the association's mediators, the one holding the
+        // case).
+        (Messages, Own | StaffOwn | MediatorOwn) => 201,
+        (Messages, MediatorPeer | Regulator | Admin) => 403,
+
+        // The redaction of the published narrative: the association's mediators and
+        // regulators preview it; only the holding mediator or a regulator amends it.
+        (Publication, MediatorOwn | MediatorPeer | Regulator) => 200,
+        (Publication, Own | StaffOwn | Admin) => 403,
+        (AmendPublication, MediatorOwn | Regulator) => 200,
+        (AmendPublication, Own | StaffOwn | MediatorPeer | Admin) => 403,
 
         // Rating: the learner who filed, once closed.
         (Rating, Own) => 200,
@@ -291,6 +304,8 @@ fn stage(e: Endpoint, c: Caller) -> Option<Stage> {
         Confirm => Stage::Fulfilled,
         GoodFaith => Stage::Unresolved,
         Rating if mediator => Stage::EscalatedWithdrawn,
+        Messages if mediator => Stage::InMediation,
+        Publication | AmendPublication => Stage::InMediation,
         Rating => Stage::Withdrawn,
         _ if mediator => Stage::Escalated,
         AcceptIntake | Reject => Stage::Submitted,
@@ -322,7 +337,7 @@ fn transition(e: Endpoint) -> Option<(&'static str, &'static str)> {
         DeclineOffer => ("decline_offer", "in_mediation"),
         CloseUnresolved => ("close_unresolved", "unresolved"),
         File | List | Get | Events | Verify | Messages | Rating | Offers | Settlement | Fulfil
-        | Confirm | ReportUnfulfilled | GoodFaith => return None,
+        | Confirm | ReportUnfulfilled | GoodFaith | Publication | AmendPublication => return None,
     })
 }
 
@@ -337,11 +352,12 @@ fn written(e: Endpoint) -> Option<&'static str> {
         Confirm => "settlement_confirmed",
         ReportUnfulfilled => "settlement_unfulfilled",
         GoodFaith => "good_faith",
+        AmendPublication => "publication_amended",
         AcceptIntake | Reject | RequestInfo | ProvideInfo | Respond | AcceptResponse | Escalate
         | Dispute | Withdraw | Assign | Offer | AcceptOffer | DeclineOffer | CloseUnresolved => {
             return transition(e).map(|(action, _)| action);
         }
-        File | List | Get | Events | Verify | Offers | Settlement => return None,
+        File | List | Get | Events | Verify | Offers | Settlement | Publication => return None,
     })
 }
 
@@ -676,6 +692,12 @@ fn request(
             case("/settlement/report_unfulfilled"),
             Some(json!({ "note": "Nothing was refunded." })),
         ),
+        Endpoint::Publication => (Method::GET, case("/publication"), None),
+        Endpoint::AmendPublication => (
+            Method::PUT,
+            case("/publication"),
+            Some(json!({ "text": "The course stopped after 12 of 60 lessons." })),
+        ),
         Endpoint::GoodFaith => (
             Method::POST,
             case("/good_faith"),
@@ -979,7 +1001,9 @@ fn mediation_effects(
         | Endpoint::Dispute
         | Endpoint::Withdraw
         | Endpoint::Messages
-        | Endpoint::Rating => return vec![],
+        | Endpoint::Rating
+        | Endpoint::Publication
+        | Endpoint::AmendPublication => return vec![],
     };
     if fine {
         vec![]

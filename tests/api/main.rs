@@ -21,3 +21,4 @@ mod stats;
 mod webhook_bench;
 mod webhook_crash;
 mod webhooks;
+mod workers;

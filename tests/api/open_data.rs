@@ -312,6 +312,8 @@ async fn published_narratives_leak_no_personal_data_in_either_language() {
     let id2 = valid_id("44030519900307123");
     let card1 = valid_card("622202123456789012");
     let card2 = valid_card("622848001234567");
+    let id3 = valid_id("31011519900101441");
+    let card3 = valid_card("621700001234567890");
     // (learner name, narrative, secrets that must vanish, ordinary text that must stay)
     let corpus: Vec<(&str, String, Vec<String>, Vec<&str>)> = vec![
         (
@@ -359,6 +361,30 @@ async fn published_narratives_leak_no_personal_data_in_either_language() {
                 card2.clone(),
             ],
             vec!["4,999 yuan", "2026-01-15", "48 lessons", "20260115001"],
+        ),
+        (
+            "王芳",
+            format!(
+                "电话１３８００１３８０００，身份证{}，邮箱ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ，\
+                 卡号 {}。学费６９９９元。",
+                id3.chars()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+                    .join("\u{200B}"),
+                card3
+                    .chars()
+                    .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+                    .collect::<String>(),
+            ),
+            vec![
+                "１３８００１３８０００".into(),
+                "13800138000".into(),
+                id3.clone(),
+                "wang@example.com".into(),
+                "ｗａｎｇ".into(),
+                card3.clone(),
+            ],
+            vec!["6999元"],
         ),
     ];
 
@@ -507,10 +533,22 @@ async fn institutions_answer_publicly_and_reviewers_amend_the_redaction() {
     assert!(!automatic.contains("13912345678"));
     assert_eq!(p.body["findings"][0]["kind"], "phone");
     assert!(p.body["amended"].is_null());
-    // The automatic redaction missed the neighbour's nickname: the mediator amends it,
-    // and a phone number typed into the amendment is removed as well.
+    // The automatic redaction missed the neighbour's nickname: the mediator who holds
+    // the case amends it (a colleague who does not hold it may not), and a phone number
+    // typed into the amendment is removed as well.
     let amended =
         "Teacher [姓名/name] never came; call 13800001111. My neighbour [姓名/name] saw it.";
+    let peer = app.user(Role::Mediator, None, Some(assoc)).await;
+    app.put(&pub_path, Some(&mediator.token), json!({ "text": amended }))
+        .await
+        .expect_problem(403);
+    act(&app, &mediator, &id, "assign", Some(json!({})))
+        .await
+        .expect(200);
+    app.get(&pub_path, Some(&peer.token)).await.expect(200);
+    app.put(&pub_path, Some(&peer.token), json!({ "text": amended }))
+        .await
+        .expect_problem(403);
     let p = app
         .put(&pub_path, Some(&mediator.token), json!({ "text": amended }))
         .await

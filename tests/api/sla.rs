@@ -231,7 +231,7 @@ async fn holidays_and_make_up_days_count_correctly() {
     assert_eq!(v["institution_due_at"], "2026-10-19T16:00:00+00:00");
 }
 
-fn year_file(year: i32) -> serde_json::Value {
+pub fn year_file(year: i32) -> serde_json::Value {
     json!({
         "year": year,
         "papers": [],
