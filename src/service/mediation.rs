@@ -437,7 +437,6 @@ pub async fn report_settlement(
             .exec(&txn)
             .await?;
     }
-    complaints::touch(&txn, id, rules.now).await?;
     let note = match &report {
         SettlementReport::Unfulfilled { note } => Some(note.clone()),
         _ => None,

@@ -254,7 +254,6 @@ async fn system_event(
     t: &timer::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    complaints::touch(txn, case.id, now).await?;
     timeline::append(
         txn,
         timeline::NewEvent {
