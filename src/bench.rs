@@ -657,6 +657,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         institution_id: Set(Some(institutions[0].id)),
         association_id: Set(None),
         created_at: Set(now),
+        language: Set(None),
     }];
     for i in 0..LEARNERS {
         let id = Uuid::now_v7();
@@ -672,6 +673,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
             institution_id: Set(None),
             association_id: Set(None),
             created_at: Set(now),
+            language: Set(None),
         });
     }
     let regulator = Uuid::now_v7();
@@ -684,6 +686,7 @@ async fn seed(db: &DatabaseConnection) -> anyhow::Result<World> {
         institution_id: Set(None),
         association_id: Set(None),
         created_at: Set(now),
+        language: Set(None),
     });
     db::insert_chunked(db, accounts).await?;
     Ok(World {

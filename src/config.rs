@@ -84,6 +84,18 @@ pub struct Settings {
     /// Dispatcher loops per process: while one waits for its batch's answers, another
     /// claims and sends the next.
     pub webhooks_dispatchers: usize,
+    /// The SMTP server learner emails go through: `smtp://host:port` (plain, for a local
+    /// relay), `smtp://host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`.
+    /// Unset: mails are written to `mail_dir` instead. Never printed.
+    pub smtp_url: Option<SecretString>,
+    /// The `From` of every mail.
+    pub mail_from: String,
+    /// Where mails are written as `.eml` files when no SMTP server is configured.
+    pub mail_dir: PathBuf,
+    /// Mails claimed per email worker step.
+    pub mail_batch_size: u64,
+    /// The address people reach the service at; links in mails start with it.
+    pub public_url: String,
     /// How often every replica re-reads the calendar years (another may have loaded
     /// one), in seconds.
     pub calendar_refresh_secs: u64,
@@ -125,6 +137,11 @@ impl Default for Settings {
             webhooks_batch_size: 500,
             webhooks_concurrency: 64,
             webhooks_dispatchers: 2,
+            smtp_url: None,
+            mail_from: "redress <no-reply@redress.localhost>".into(),
+            mail_dir: PathBuf::from("data/mail"),
+            mail_batch_size: 50,
+            public_url: "http://127.0.0.1:8080".into(),
             calendar_refresh_secs: 300,
         }
     }
@@ -181,6 +198,18 @@ impl Settings {
         anyhow::ensure!(
             (1..=32).contains(&self.webhooks_dispatchers),
             "webhooks_dispatchers must be between 1 and 32"
+        );
+        anyhow::ensure!(
+            (1..=1_000).contains(&self.mail_batch_size),
+            "mail_batch_size must be between 1 and 1000"
+        );
+        anyhow::ensure!(
+            self.mail_from.parse::<lettre::message::Mailbox>().is_ok(),
+            "mail_from must be an address, optionally with a name: `redress <no-reply@example.com>`"
+        );
+        anyhow::ensure!(
+            self.public_url.starts_with("https://") || self.public_url.starts_with("http://"),
+            "public_url must start with http:// or https://"
         );
         anyhow::ensure!(
             self.calendar_refresh_secs >= 1,
@@ -283,6 +312,24 @@ mod tests {
             assert!(err.contains("webhooks_lease_secs"), "{err}");
             jail.set_env("REDRESS_WEBHOOKS_LEASE_SECS", "20");
             jail.set_env("REDRESS_WEBHOOKS_CONCURRENCY", "0");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mail_settings_are_read_and_the_smtp_url_is_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("REDRESS_SMTP_URL", "smtps://user:hunter2@mail.example.com");
+            jail.set_env("REDRESS_PUBLIC_URL", "https://redress.example");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.public_url, "https://redress.example");
+            assert_eq!(
+                s.smtp_url.as_ref().unwrap().expose_secret(),
+                "smtps://user:hunter2@mail.example.com"
+            );
+            assert!(!format!("{s:?}").contains("hunter2"));
+            jail.set_env("REDRESS_MAIL_FROM", "not an address");
             assert!(Settings::load(None).is_err());
             Ok(())
         });

@@ -136,6 +136,11 @@ pub async fn load(settings: &Settings, opts: Options) -> anyhow::Result<Report> 
     };
     let world = sim.world().await?;
     let cases = sim.cases(&world, opts.cases).await?;
+    // The history was played on a fake clock: its learners are not mailed about months
+    // past (only changes made after the load are).
+    entity::email_outbox::Entity::delete_many()
+        .exec(&sim.state.db)
+        .await?;
     let published = open_data::count(&sim.state.db, end).await?;
     sim.state.db.clone().close().await.ok();
     Ok(Report {
@@ -1155,6 +1160,7 @@ async fn insert_account(
         institution_id: Set(institution_id),
         association_id: Set(association_id),
         created_at: Set(now),
+        language: Set(None),
     })
     .exec(db)
     .await?;

@@ -201,6 +201,7 @@ impl Application {
         if self.state.settings.run_workers {
             crate::workers::sla::spawn(&self.state);
             crate::workers::webhooks::spawn(&self.state);
+            crate::workers::email::spawn(&self.state);
         }
         let app = routes(self.state.clone());
         Server::new_with_acceptor(self.acceptor)

@@ -13,7 +13,7 @@ use crate::{
     db,
     domain::{calendar::WorkCalendar, sla::SlaPolicy},
     service::{
-        calendars, complaints::Rules, filing_queue::FilingQueue, secrets,
+        calendars, complaints::Rules, email::sender::Mailer, filing_queue::FilingQueue, secrets,
         webhook_delivery::Dispatcher,
     },
     supervisor::Supervisor,
@@ -38,6 +38,8 @@ pub struct AppState {
     /// Wakes an idle webhook dispatcher after a change, so that it need not wait for
     /// its next poll. Changes made by other replicas are found by polling.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// Sends learner emails (SMTP, or the mail folder); built once.
+    pub mailer: Arc<Mailer>,
     /// The background workers this process runs and their heartbeats (`/readyz`).
     pub supervisor: Supervisor,
 }
@@ -61,6 +63,7 @@ impl AppState {
         let tz = settings.tz()?;
         let calendar = calendars::load(&db).await?;
         let dispatcher = Arc::new(Dispatcher::new(&settings)?);
+        let mailer = Arc::new(Mailer::new(&settings)?);
         let supervisor = Supervisor::new();
         let state = Self {
             filings: FilingQueue::start(db.clone(), &supervisor),
@@ -75,6 +78,7 @@ impl AppState {
             pages: crate::pages::shared()?,
             dispatcher,
             webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
+            mailer,
         };
         for warning in state.calendar_warnings() {
             tracing::warn!("{warning}");

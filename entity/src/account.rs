@@ -32,6 +32,9 @@ pub struct Model {
     pub institution_id: Option<Uuid>,
     pub association_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The language mails are written in (a BCP 47 tag, `zh-CN` or `en`); unset means
+    /// zh-CN. The web pages set it from the language a learner uses.
+    pub language: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ pub mod calendar_year;
 pub mod complaint;
 pub mod complaint_event;
 pub mod complaint_stats;
+pub mod email_outbox;
 pub mod good_faith;
 pub mod idempotency_key;
 pub mod institution;

@@ -11,6 +11,7 @@ mod m20261130_000006_create_mediation;
 mod m20261130_000007_index_recent_published;
 mod m20261201_000100_add_stage_seq;
 mod m20261201_000101_anchor_timelines;
+mod m20261201_000600_create_email_outbox;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_stats::Migration),
             Box::new(m20261130_000006_create_mediation::Migration),
             Box::new(m20261130_000007_index_recent_published::Migration),
+            Box::new(m20261201_000600_create_email_outbox::Migration),
             Box::new(m20261201_000100_add_stage_seq::Migration),
             Box::new(m20261201_000101_anchor_timelines::Migration),
         ]

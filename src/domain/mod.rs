@@ -2,6 +2,7 @@
 pub mod account;
 pub mod calendar;
 pub mod credit_code;
+pub mod email;
 pub mod file_type;
 pub mod lifecycle;
 pub mod mediation;

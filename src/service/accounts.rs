@@ -96,6 +96,7 @@ pub async fn create(
         institution_id: Set(new.institution_id),
         association_id: Set(new.association_id),
         created_at: Set(now),
+        language: Set(None),
     };
     Ok(account::Entity::insert(row).exec_with_returning(db).await?)
 }

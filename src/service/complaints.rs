@@ -21,7 +21,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{associations, paging, sla, stats, timeline, webhooks};
+use super::{associations, email, paging, sla, stats, timeline, webhooks};
 use crate::{
     auth::{Principal, policy},
     db,
@@ -468,6 +468,7 @@ pub async fn file_many(
 
     let mut rows = Vec::with_capacity(accepted.len());
     let mut key_rows = vec![];
+    let mut mailed = Vec::with_capacity(accepted.len());
     for (i, f, inst) in accepted {
         let counter = next.entry(year(f)).or_default();
         let reference = format!("ED-{}-{:06}", year(f), *counter);
@@ -483,10 +484,22 @@ pub async fn file_many(
             });
         }
         outcomes[i] = Some(Ok((filed.case.clone(), false)));
+        mailed.push((i, inst.name.as_str()));
         rows.push(filed);
     }
     write_filing_rows(txn, rows).await?;
     db::insert_chunked(txn, key_rows).await?;
+    // The learners' "filed" mails, in the same transaction.
+    email::on_filed(
+        txn,
+        mailed
+            .into_iter()
+            .filter_map(|(i, name)| match &outcomes[i] {
+                Some(Ok((case, _))) => Some((case, name)),
+                _ => None,
+            }),
+    )
+    .await?;
     outcomes
         .into_iter()
         .map(|o| o.ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a filing was skipped"))))

@@ -5,6 +5,7 @@ pub mod associations;
 pub mod attachments;
 pub mod calendars;
 pub mod complaints;
+pub mod email;
 pub mod filing_queue;
 pub mod institutions;
 pub mod mediation;

@@ -1,6 +1,6 @@
 //! Appending to and reading a case's hash-chained timeline. Appends happen inside the
 //! transaction of the change they record, and each writes the change's webhook event to
-//! the outbox in that same transaction.
+//! the outbox (and the learner's email, if the change sends one) in that same transaction.
 use chrono::{DateTime, Utc};
 use entity::{complaint, complaint_event};
 use sea_orm::{
@@ -86,6 +86,7 @@ pub async fn append(
         .await?;
     super::stats::on_event(db, &event).await?;
     super::webhooks::enqueue_case_event(db, &event).await?;
+    super::email::on_case_event(db, &event).await?;
     Ok(event)
 }
 

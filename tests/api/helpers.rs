@@ -98,6 +98,11 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         jwt_ttl_secs: 400 * 24 * 3600,
         // Webhook receivers in tests listen on 127.0.0.1.
         webhooks_allow_private_targets: true,
+        // Mails go to a folder of the test's own unless it starts an SMTP sink.
+        mail_dir: std::env::temp_dir()
+            .join("redress-tests")
+            .join(format!("mail-{}", Uuid::new_v4())),
+        public_url: "https://redress.test".into(),
         ..Settings::default()
     };
     customise(&mut settings);
@@ -290,6 +295,13 @@ impl TestApp {
         )
         .await
         .expect("dispatch")
+    }
+
+    /// One step of the email worker at the fake clock's time.
+    pub async fn send_mail(&self) -> redress::service::email::sender::Outcome {
+        redress::service::email::sender::run_once(&self.db, &self.state.mailer, self.clock_now())
+            .await
+            .expect("email step")
     }
 
     /// Subscribes `user` to `event_types` (all when None) at `url`; returns the

@@ -40,4 +40,10 @@ async fn due_timers_and_deliveries_are_read_through_their_partial_indexes_on_sql
         deliveries.contains("idx_webhook_deliveries_due"),
         "{deliveries}"
     );
+    let mails = plan(
+        &app,
+        redress::service::email::sender::due(now, 100).build(DbBackend::Sqlite),
+    )
+    .await;
+    assert!(mails.contains("idx_email_outbox_due"), "{mails}");
 }

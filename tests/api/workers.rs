@@ -111,6 +111,7 @@ async fn readyz_names_a_worker_that_has_not_finished_a_step_in_its_interval() {
         names,
         [
             "calendar_refresh",
+            "email_sender",
             "filing_writer",
             "sla_sweeper",
             "webhook_dispatcher_1",
