@@ -148,6 +148,13 @@ pub struct Model {
     pub state: CaseState,
     /// Optimistic concurrency: every change checks and bumps it in the UPDATE.
     pub version: i32,
+    /// Which entry into a stage the case is in: bumped only when the state changes.
+    /// A timer belongs to one entry, so only leaving the stage cancels it.
+    pub stage_seq: i32,
+    /// The timeline's anchor: how many events it has and the hash of the last one,
+    /// written with every append, so a cut tail or a rewritten head is detected.
+    pub timeline_len: i32,
+    pub timeline_head: String,
     pub category: Category,
     pub title: String,
     pub narrative: String,

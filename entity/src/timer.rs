@@ -27,7 +27,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub complaint_id: Uuid,
-    /// The case version at which the stage was entered.
+    /// The stage entry it belongs to (the case's `stage_seq` when it was scheduled).
     pub epoch: i32,
     /// The case state the timer belongs to.
     pub stage: String,

@@ -9,6 +9,8 @@ mod m20261130_000004_create_webhooks;
 mod m20261130_000005_create_stats;
 mod m20261130_000006_create_mediation;
 mod m20261130_000007_index_recent_published;
+mod m20261201_000100_add_stage_seq;
+mod m20261201_000101_anchor_timelines;
 mod m20261201_000200_add_account_revocation;
 mod m20261201_000201_widen_sealed_secrets;
 mod m20261201_000600_create_email_outbox;
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000200_add_account_revocation::Migration),
             Box::new(m20261201_000201_widen_sealed_secrets::Migration),
             Box::new(m20261201_000600_create_email_outbox::Migration),
+            Box::new(m20261201_000100_add_stage_seq::Migration),
+            Box::new(m20261201_000101_anchor_timelines::Migration),
         ]
     }
 }

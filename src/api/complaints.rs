@@ -471,9 +471,15 @@ pub struct EventList {
 
 #[derive(Debug, Object)]
 pub struct VerifyView {
-    /// True when every event links to the one before and matches its own hash.
+    /// True when every event links to the one before and matches its own hash, and
+    /// the last one is the head the case records.
     pub intact: bool,
+    /// The events stored.
     pub events: u32,
+    /// How many events the case records, when that differs from what is stored
+    /// (events were removed or added).
+    #[oai(skip_serializing_if_is_none)]
+    pub recorded_events: Option<u32>,
     /// The first event whose link or content is broken.
     #[oai(skip_serializing_if_is_none)]
     pub broken_at_seq: Option<i32>,
@@ -887,20 +893,14 @@ impl ComplaintsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<VerifyView>> {
-        let events = svc::events(&state.db, &auth.0, id.0).await?;
-        Ok(Json(match crate::service::timeline::verify(&events) {
-            Ok(n) => VerifyView {
-                intact: true,
-                events: n as u32,
-                broken_at_seq: None,
-                reason: None,
-            },
-            Err(b) => VerifyView {
-                intact: false,
-                events: events.len() as u32,
-                broken_at_seq: Some(b.seq),
-                reason: Some(b.reason.into()),
-            },
+        let v = svc::verify(&state.db, &auth.0, id.0).await?;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Json(VerifyView {
+            intact: v.broken.is_none(),
+            events: count(v.events),
+            recorded_events: (v.recorded != v.events).then(|| count(v.recorded)),
+            broken_at_seq: v.broken.as_ref().map(|b| b.seq),
+            reason: v.broken.map(|b| b.reason.into()),
         }))
     }
 

@@ -59,9 +59,23 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
-/// Checks sequence numbers, the links between events, and each event's own hash.
-/// Returns the first broken event, if any.
-pub fn verify<'a>(links: impl IntoIterator<Item = StoredLink<'a>>) -> Result<usize, BrokenLink> {
+/// Where the timeline should end, as recorded apart from the events (on the case row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head<'a> {
+    /// How many events there should be.
+    pub len: i32,
+    /// The hash of the last one ([`GENESIS`] for none).
+    pub hash: &'a str,
+}
+
+/// Checks sequence numbers, the links between events, each event's own hash, and that
+/// the chain ends at `head`: without that last check, removing events from the end
+/// (or all of them), or rewriting the last event with a fresh hash, would leave a
+/// chain that verifies. Returns the first broken event, if any.
+pub fn verify<'a>(
+    links: impl IntoIterator<Item = StoredLink<'a>>,
+    head: Head<'_>,
+) -> Result<usize, BrokenLink> {
     let mut expected_prev = GENESIS.to_owned();
     let mut count = 0;
     for (i, link) in links.into_iter().enumerate() {
@@ -87,6 +101,25 @@ pub fn verify<'a>(links: impl IntoIterator<Item = StoredLink<'a>>) -> Result<usi
         }
         expected_prev = actual;
         count += 1;
+    }
+    let len = count as i32;
+    if len < head.len {
+        return Err(BrokenLink {
+            seq: len + 1,
+            reason: "the timeline ends before its recorded head (events were removed from the end)",
+        });
+    }
+    if len > head.len {
+        return Err(BrokenLink {
+            seq: head.len + 1,
+            reason: "the timeline goes on past its recorded head (events were added after it)",
+        });
+    }
+    if expected_prev != head.hash {
+        return Err(BrokenLink {
+            seq: len,
+            reason: "the last event is not the recorded head (it was rewritten)",
+        });
     }
     Ok(count)
 }
@@ -136,18 +169,69 @@ mod tests {
         out
     }
 
+    /// Verifies against the head the chain had when it was built.
+    fn check_against(events: &[Owned], head: Head<'_>) -> Result<usize, BrokenLink> {
+        verify(
+            events.iter().map(|o| StoredLink {
+                content: content(o),
+                prev_hash: &o.prev,
+                hash: &o.hash,
+            }),
+            head,
+        )
+    }
+
+    fn head_of(events: &[Owned]) -> Head<'_> {
+        Head {
+            len: events.len() as i32,
+            hash: events.last().map_or(GENESIS, |o| &o.hash),
+        }
+    }
+
     fn check(events: &[Owned]) -> Result<usize, BrokenLink> {
-        verify(events.iter().map(|o| StoredLink {
-            content: content(o),
-            prev_hash: &o.prev,
-            hash: &o.hash,
-        }))
+        check_against(events, head_of(events))
     }
 
     #[test]
     fn an_intact_chain_verifies() {
         assert_eq!(check(&chain(5)), Ok(5));
         assert_eq!(check(&[]), Ok(0));
+    }
+
+    #[test]
+    fn a_cut_tail_is_detected() {
+        let full = chain(4);
+        let head = head_of(&full);
+        for keep in 0..4 {
+            let err = check_against(&full[..keep], head).unwrap_err();
+            assert_eq!(err.seq, keep as i32 + 1, "kept {keep}");
+            assert!(err.reason.contains("removed from the end"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn events_past_the_head_are_detected() {
+        let full = chain(4);
+        let head = head_of(&full[..3]);
+        let err = check_against(&full, head).unwrap_err();
+        assert_eq!(err.seq, 4);
+        assert!(err.reason.contains("past its recorded head"), "{err:?}");
+    }
+
+    #[test]
+    fn a_rehashed_head_event_is_detected() {
+        let mut c = chain(4);
+        let head_hash = c[3].hash.clone();
+        c[3].payload = "{\"n\":999}".into();
+        let prev = c[3].prev.clone();
+        c[3].hash = hash(&prev, &content(&c[3]));
+        let head = Head {
+            len: 4,
+            hash: &head_hash,
+        };
+        let err = check_against(&c, head).unwrap_err();
+        assert_eq!(err.seq, 4);
+        assert!(err.reason.contains("rewritten"), "{err:?}");
     }
 
     #[test]

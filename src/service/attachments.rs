@@ -101,7 +101,6 @@ pub async fn upload(
     }
     // The file is on disk before the row that points at it is committed.
     write_durably(&path_of(dir, complaint_id, id), &bytes).await?;
-    complaints::touch(&txn, complaint_id, rules.now).await?;
     let row = attachment::Entity::insert(attachment::ActiveModel {
         id: Set(id),
         complaint_id: Set(complaint_id),

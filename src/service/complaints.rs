@@ -516,9 +516,9 @@ pub struct FilingRows {
 
 /// The rows of one filing against `inst`, under its readable `reference`.
 pub fn filing_rows(f: &Filing, inst: &institution::Model, reference: String) -> FilingRows {
-    let (case, deadlines, warnings) = new_case(f, reference);
+    let (mut case, deadlines, warnings) = new_case(f, reference);
     let event = timeline::link(
-        None,
+        &timeline::Anchor::empty(),
         timeline::NewEvent {
             complaint_id: case.id,
             actor_id: Some(f.who.account_id),
@@ -535,6 +535,9 @@ pub fn filing_rows(f: &Filing, inst: &institution::Model, reference: String) -> 
             at: f.rules.now,
         },
     );
+    // The case row anchors its timeline from the first event on.
+    case.timeline_len = event.seq;
+    case.timeline_head = event.hash.clone();
     FilingRows {
         outbox: webhooks::outbox_row(&case, &event),
         timers: sla::timers(&case, deadlines, f.rules.now),
@@ -598,6 +601,10 @@ fn new_case(
         mediator_id: None,
         state: state.into(),
         version: 1,
+        stage_seq: 1,
+        // Set to the first event by `filing_rows`.
+        timeline_len: 0,
+        timeline_head: crate::domain::timeline::GENESIS.to_owned(),
         category: new.category,
         title: new.title.clone(),
         narrative: new.narrative.clone(),
@@ -867,10 +874,13 @@ pub async fn apply(
         }
         _ => {}
     }
+    // A new stage entry gets its own clock and timers; a change within the stage
+    // (an offer, a declined offer) keeps both, so its deadline still acts.
     let stage_changed = to != from;
     if stage_changed {
         next.due_at = Set(clock.map(|(d, _)| d.due_at));
         next.clock = Set(clock.map(|(_, p)| p));
+        next.stage_seq = Set(case.stage_seq + 1);
     }
     next.state = Set(to.into());
     next.version = Set(case.version + 1);
@@ -954,7 +964,6 @@ pub async fn message(
             "the case is closed; no more messages".into(),
         ));
     }
-    touch(&txn, id, rules.now).await?;
     let event = timeline::append(
         &txn,
         timeline::NewEvent {
@@ -971,20 +980,6 @@ pub async fn message(
     .await?;
     txn.commit().await?;
     Ok(event)
-}
-
-/// Takes the case row's write lock (PostgreSQL) so timeline appends serialize.
-pub(crate) async fn touch(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    complaint::Entity::update_many()
-        .col_expr(complaint::Column::UpdatedAt, Expr::value(now))
-        .filter(complaint::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// The learner rates the handling once, after closure.
@@ -1131,6 +1126,34 @@ pub async fn list(
         .all(db)
         .await?;
     Ok(paging::finish(rows, limit, |r| r.id))
+}
+
+/// What recomputing a case's timeline found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// The events stored.
+    pub events: usize,
+    /// How many events the case row records (its anchor).
+    pub recorded: usize,
+    /// The first broken event and why, if any.
+    pub broken: Option<crate::domain::timeline::BrokenLink>,
+}
+
+/// Recomputes the hash chain of a case the caller may see, and checks it ends at the
+/// head the case row records.
+pub async fn verify(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    id: Uuid,
+) -> Result<Verification, ApiError> {
+    let (case, _) = get(db, who, id).await?;
+    let events = timeline::list(db, id).await?;
+    let anchor = timeline::Anchor::of(&case);
+    Ok(Verification {
+        events: events.len(),
+        recorded: usize::try_from(anchor.len).unwrap_or(0),
+        broken: timeline::verify(&events, &anchor).err(),
+    })
 }
 
 /// Events of a case the caller may see.

@@ -397,17 +397,34 @@ pub async fn report_settlement(
             )));
         }
     };
-    let mut row: settlement::ActiveModel = current.clone().into();
-    row.status = Set(status);
-    match &report {
-        SettlementReport::Fulfilled => row.fulfilled_at = Set(Some(rules.now)),
-        SettlementReport::Confirmed => row.confirmed_at = Set(Some(rules.now)),
-        SettlementReport::Unfulfilled { note } => {
-            row.reported_at = Set(Some(rules.now));
-            row.report_note = Set(Some(note.clone()));
+    // Decided on the status read above, so written only if it is still that status:
+    // of two reports at once, the second finds the row changed and is refused like
+    // one that came after (PostgreSQL re-checks the condition once the first commits).
+    let mut change = settlement::Entity::update_many()
+        .col_expr(settlement::Column::Status, Expr::value(status))
+        .filter(settlement::Column::Id.eq(current.id))
+        .filter(settlement::Column::Status.eq(current.status));
+    change = match &report {
+        SettlementReport::Fulfilled => {
+            change.col_expr(settlement::Column::FulfilledAt, Expr::value(rules.now))
         }
-    }
-    let saved = settlement::Entity::update(row).exec(&txn).await?;
+        SettlementReport::Confirmed => {
+            change.col_expr(settlement::Column::ConfirmedAt, Expr::value(rules.now))
+        }
+        SettlementReport::Unfulfilled { note } => change
+            .col_expr(settlement::Column::ReportedAt, Expr::value(rules.now))
+            .col_expr(settlement::Column::ReportNote, Expr::value(note.clone())),
+    };
+    let Some(saved) = change.exec_with_returning(&txn).await?.pop() else {
+        let now = settlement::Entity::find_by_id(current.id)
+            .one(&txn)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Err(ApiError::conflict(format!(
+            "the settlement is already {}",
+            status_name(now.status)
+        )));
+    };
     if status != Unfulfilled {
         // Carried out: the fulfilment deadline no longer applies.
         timer::Entity::update_many()
@@ -420,7 +437,6 @@ pub async fn report_settlement(
             .exec(&txn)
             .await?;
     }
-    complaints::touch(&txn, id, rules.now).await?;
     let note = match &report {
         SettlementReport::Unfulfilled { note } => Some(note.clone()),
         _ => None,

@@ -76,7 +76,7 @@ pub fn timers(
     let row = |kind, due_at| timer::ActiveModel {
         id: Set(Uuid::now_v7()),
         complaint_id: Set(case.id),
-        epoch: Set(case.version),
+        epoch: Set(case.stage_seq),
         stage: Set(state.as_str().to_owned()),
         kind: Set(kind),
         due_at: Set(due_at),
@@ -92,7 +92,8 @@ pub fn timers(
 }
 
 /// Records that the institution missed its response deadline. The unique index on
-/// (case, stage, epoch) makes a second record of the same breach impossible.
+/// (case, stage, epoch), the epoch being the stage entry, makes a second record of the
+/// same breach impossible.
 pub async fn record_breach(
     txn: &DatabaseTransaction,
     case: &complaint::Model,
@@ -103,7 +104,7 @@ pub async fn record_breach(
         complaint_id: Set(case.id),
         institution_id: Set(case.institution_id),
         stage: Set(CaseState::from(case.state).as_str().to_owned()),
-        epoch: Set(case.version),
+        epoch: Set(case.stage_seq),
         due_at: Set(case.response_due_at.or(case.due_at).unwrap_or(now)),
         fired_at: Set(now),
     })
@@ -212,8 +213,9 @@ async fn fire(
         .await?
         .ok_or_else(|| anyhow::anyhow!("timer for a missing case"))?;
     let state: CaseState = case.state.into();
-    if state.as_str() != t.stage || case.version != t.epoch {
-        // The stage ended without cancelling this timer; nothing to do.
+    if state.as_str() != t.stage || case.stage_seq != t.epoch {
+        // The stage entry it belongs to ended without cancelling it; nothing to do.
+        // (Changes within the stage leave `stage_seq` alone, so they keep the timer.)
         txn.commit().await?;
         return Ok(None);
     }
@@ -252,7 +254,6 @@ async fn system_event(
     t: &timer::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    complaints::touch(txn, case.id, now).await?;
     timeline::append(
         txn,
         timeline::NewEvent {

@@ -2,8 +2,11 @@
 //! transaction of the change they record, and each writes the change's webhook event to
 //! the outbox (and the learner's email, if the change sends one) in that same transaction.
 use chrono::{DateTime, Utc};
-use entity::complaint_event;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::{complaint, complaint_event};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+    sea_query::{Expr, ExprTrait, Query},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -23,23 +26,63 @@ pub struct NewEvent<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Appends one event, linked to the case's latest. The caller holds the case row's
-/// write lock (it updated the case in the same transaction), so appends for one case
-/// never interleave; the unique (complaint_id, seq) index backs that up. The
-/// institution's statistics follow in the same transaction (`stats::on_event`).
+/// Where a case's timeline ends: its length and the hash of its last event, as the case
+/// row records them (the anchor `verify` checks the stored events against).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub len: i32,
+    pub head: String,
+}
+
+impl Anchor {
+    /// The anchor of a case without events.
+    pub fn empty() -> Self {
+        Self {
+            len: 0,
+            head: GENESIS.to_owned(),
+        }
+    }
+
+    pub fn of(case: &complaint::Model) -> Self {
+        Self {
+            len: case.timeline_len,
+            head: case.timeline_head.clone(),
+        }
+    }
+}
+
+/// Appends one event after the case's anchor and moves the anchor onto it, in the
+/// caller's transaction. Claiming the next number is an increment on the case row, so
+/// it takes that row's write lock (PostgreSQL; SQLite's write transaction serializes
+/// anyway): appends for one case never interleave, and the unique (complaint_id, seq)
+/// index backs that up. The case's `updated_at` moves to the event's time. The
+/// institution's statistics and the outbox follow in the same transaction.
 pub async fn append(
     db: &impl ConnectionTrait,
     e: NewEvent<'_>,
 ) -> Result<complaint_event::Model, ApiError> {
-    let last = complaint_event::Entity::find()
-        .filter(complaint_event::Column::ComplaintId.eq(e.complaint_id))
-        .order_by_desc(complaint_event::Column::Seq)
-        .limit(1)
-        .one(db)
-        .await?;
-    let event = link(last.as_ref(), e);
+    use complaint::Column as C;
+    let mut claim = complaint::Entity::update_many()
+        .col_expr(C::TimelineLen, Expr::col(C::TimelineLen).add(1))
+        .col_expr(C::UpdatedAt, Expr::value(e.at))
+        .filter(C::Id.eq(e.complaint_id))
+        .into_query();
+    // The head is not written yet, so it is still the event this one follows.
+    claim.returning(Query::returning().columns([C::TimelineLen, C::TimelineHead]));
+    let row = db.query_one(&claim).await?.ok_or(ApiError::NotFound)?;
+    let len: i32 = row.try_get("", "timeline_len")?;
+    let before = Anchor {
+        len: len - 1,
+        head: row.try_get("", "timeline_head")?,
+    };
+    let event = link(&before, e);
     complaint_event::Entity::insert(complaint_event::ActiveModel::from(event.clone()))
         .exec_without_returning(db)
+        .await?;
+    complaint::Entity::update_many()
+        .col_expr(C::TimelineHead, Expr::value(event.hash.clone()))
+        .filter(C::Id.eq(event.complaint_id))
+        .exec(db)
         .await?;
     super::stats::on_event(db, &event).await?;
     super::webhooks::enqueue_case_event(db, &event).await?;
@@ -47,13 +90,10 @@ pub async fn append(
     Ok(event)
 }
 
-/// The event as stored after `last` (the case's latest event), or as the first of a
-/// new timeline.
-pub fn link(last: Option<&complaint_event::Model>, e: NewEvent<'_>) -> complaint_event::Model {
-    let (seq, prev_hash) = match last {
-        Some(l) => (l.seq + 1, l.hash.clone()),
-        None => (1, GENESIS.to_owned()),
-    };
+/// The event as stored after the timeline that ends at `after` (for a new case,
+/// [`Anchor::empty`]); the case's anchor afterwards is its `seq` and `hash`.
+pub fn link(after: &Anchor, e: NewEvent<'_>) -> complaint_event::Model {
+    let (seq, prev_hash) = (after.len + 1, after.head.clone());
     let payload = e.payload.to_string();
     let content = EventContent {
         complaint_id: e.complaint_id,
@@ -94,21 +134,31 @@ pub async fn list(
         .await?)
 }
 
-/// Recomputes the chain from the stored rows.
-pub fn verify(events: &[complaint_event::Model]) -> Result<usize, timeline::BrokenLink> {
-    timeline::verify(events.iter().map(|e| StoredLink {
-        content: EventContent {
-            complaint_id: e.complaint_id,
-            seq: e.seq,
-            actor_id: e.actor_id,
-            actor_role: &e.actor_role,
-            action: &e.action,
-            from_state: e.from_state.as_deref(),
-            to_state: e.to_state.as_deref(),
-            payload: &e.payload,
-            created_at: e.created_at,
+/// Recomputes the chain from the stored rows and checks that it ends where the case
+/// row's anchor says.
+pub fn verify(
+    events: &[complaint_event::Model],
+    anchor: &Anchor,
+) -> Result<usize, timeline::BrokenLink> {
+    timeline::verify(
+        events.iter().map(|e| StoredLink {
+            content: EventContent {
+                complaint_id: e.complaint_id,
+                seq: e.seq,
+                actor_id: e.actor_id,
+                actor_role: &e.actor_role,
+                action: &e.action,
+                from_state: e.from_state.as_deref(),
+                to_state: e.to_state.as_deref(),
+                payload: &e.payload,
+                created_at: e.created_at,
+            },
+            prev_hash: &e.prev_hash,
+            hash: &e.hash,
+        }),
+        timeline::Head {
+            len: anchor.len,
+            hash: &anchor.head,
         },
-        prev_hash: &e.prev_hash,
-        hash: &e.hash,
-    }))
+    )
 }

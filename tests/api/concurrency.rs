@@ -630,6 +630,139 @@ async fn deleting_the_last_but_one_event_is_detected() {
 }
 
 #[tokio::test]
+async fn deleting_the_last_event_is_detected() {
+    let app = spawn_app().await;
+    let (c, reference) = case_with_history(&app).await;
+    let (bystander, _) = case_with_history(&app).await;
+    let changed = exec(
+        &app,
+        &format!(
+            "DELETE FROM complaint_events WHERE seq = 4 AND {}",
+            of_case(&reference)
+        ),
+    )
+    .await;
+    assert_eq!(changed, 1);
+    // What is left is a perfect chain of three; the case row says there were four.
+    let v = verify(&app, &c.learner, &c.id).await;
+    assert_eq!(v["intact"], false, "{v}");
+    assert_eq!(v["events"], 3, "{v}");
+    assert_eq!(v["recorded_events"], 4, "{v}");
+    assert_eq!(v["broken_at_seq"], 4, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("removed from the end"),
+        "{v}"
+    );
+    let other = verify(&app, &bystander.learner, &bystander.id).await;
+    assert_eq!(other, json!({ "intact": true, "events": 4 }));
+}
+
+#[tokio::test]
+async fn deleting_every_event_is_detected() {
+    let app = spawn_app().await;
+    let (c, reference) = case_with_history(&app).await;
+    let changed = exec(
+        &app,
+        &format!("DELETE FROM complaint_events WHERE {}", of_case(&reference)),
+    )
+    .await;
+    assert_eq!(changed, 4);
+    let v = verify(&app, &c.learner, &c.id).await;
+    assert_eq!(v["intact"], false, "{v}");
+    assert_eq!(v["events"], 0, "{v}");
+    assert_eq!(v["recorded_events"], 4, "{v}");
+    assert_eq!(v["broken_at_seq"], 1, "{v}");
+}
+
+#[tokio::test]
+async fn rewriting_the_last_event_together_with_its_hash_is_detected() {
+    use entity::complaint_event;
+    let app = spawn_app().await;
+    let (c, _) = case_with_history(&app).await;
+    let case_id: Uuid = c.id.parse().unwrap();
+    let row = complaint_event::Entity::find()
+        .filter(complaint_event::Column::ComplaintId.eq(case_id))
+        .filter(complaint_event::Column::Seq.eq(4))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("event 4");
+    // The head has no successor to point at the original: only the case row does.
+    let payload = r#"{"message":"No refund.","remedy":"explanation"}"#;
+    let forged = hash(
+        &row.prev_hash,
+        &EventContent {
+            complaint_id: row.complaint_id,
+            seq: row.seq,
+            actor_id: row.actor_id,
+            actor_role: &row.actor_role,
+            action: &row.action,
+            from_state: row.from_state.as_deref(),
+            to_state: row.to_state.as_deref(),
+            payload,
+            created_at: row.created_at,
+        },
+    );
+    let mut edit: complaint_event::ActiveModel = row.into();
+    edit.payload = Set(payload.to_owned());
+    edit.hash = Set(forged);
+    edit.update(&app.db).await.unwrap();
+    let v = verify(&app, &c.learner, &c.id).await;
+    assert_eq!(v["intact"], false, "{v}");
+    assert_eq!(v["events"], 4, "{v}");
+    assert_eq!(v["broken_at_seq"], 4, "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("rewritten"), "{v}");
+    assert!(v.get("recorded_events").is_none(), "{v}");
+}
+
+#[tokio::test]
+async fn every_kind_of_append_moves_the_anchor() {
+    use entity::complaint;
+    let app = spawn_app().await;
+    let (c, _) = case_with_history(&app).await;
+    // Appends outside the lifecycle: a message, an attachment, a public response.
+    message(&app, &c.learner, &c.id, "Thanks").await.expect(201);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"receipt".to_vec()).file_name("r.txt"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/complaints/{}/attachments", c.id)))
+        .bearer_auth(&c.learner.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(resp).await.expect(201);
+    app.put(
+        &format!("/api/v1/complaints/{}/public_response", c.id),
+        Some(&c.staff.token),
+        json!({ "kind": "under_review", "text": "Looking into it." }),
+    )
+    .await
+    .expect(200);
+    // A timer: the learner's reply deadline lapses and the sweeper resolves the case.
+    app.clock.set(app.clock_now() + chrono::Duration::days(60));
+    assert!(app.sweep().await.deadlines >= 1);
+    let timeline = events(&app, &c.learner, &c.id).await;
+    let case = complaint::Entity::find_by_id(c.id.parse::<Uuid>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let last = timeline.last().unwrap();
+    assert_eq!(case.timeline_len as usize, timeline.len());
+    assert_eq!(last["hash"], case.timeline_head.as_str());
+    assert_eq!(last["action"], "timeout");
+    let v = verify(&app, &c.learner, &c.id).await;
+    assert_eq!(v, json!({ "intact": true, "events": timeline.len() }));
+}
+
+#[tokio::test]
 async fn rewriting_an_event_together_with_its_hash_breaks_the_next_link() {
     use entity::complaint_event;
     let app = spawn_app().await;
@@ -831,4 +964,95 @@ async fn concurrent_secret_rotations_never_answer_a_secret_that_does_not_sign() 
             });
         }
     }
+}
+
+/// Two reports on one settlement at once (a double click, two tabs): one is recorded,
+/// the other is refused with 409 as if it had come second, and the timeline, the
+/// institution's record and the statistics count it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_reports_on_one_settlement_at_once_record_one() {
+    use crate::stage_timers::{quiet_world, settled};
+    let app = &spawn_app().await;
+    let w = quiet_world(app).await;
+    let c = &w.case;
+    let pairs = 20;
+    let kinds: [(&str, &TestUser, Option<Value>, &str, &str); 3] = [
+        (
+            "settlement/fulfil",
+            &c.staff,
+            None,
+            "settlement_fulfilled",
+            "fulfilled",
+        ),
+        (
+            "settlement/confirm",
+            &c.learner,
+            None,
+            "settlement_confirmed",
+            "confirmed",
+        ),
+        (
+            "settlement/report_unfulfilled",
+            &c.learner,
+            Some(json!({ "note": "Nothing was refunded" })),
+            "settlement_unfulfilled",
+            "unfulfilled",
+        ),
+    ];
+    let mut failures = vec![];
+    for (path, user, body, event, status) in kinds {
+        let mut ids = vec![];
+        for _ in 0..pairs {
+            ids.push(settled(app, &w).await.0);
+        }
+        let replies = join_all(ids.iter().map(|id| {
+            let body = body.clone();
+            async move {
+                tokio::join!(
+                    act(app, user, id, path, body.clone()),
+                    act(app, user, id, path, body),
+                )
+            }
+        }))
+        .await;
+        for (id, (a, b)) in ids.iter().zip(replies) {
+            let got = [a.status.as_u16(), b.status.as_u16()];
+            let (won, lost) = match got {
+                [200, 409] => (a, b),
+                [409, 200] => (b, a),
+                _ => {
+                    failures.push(format!("{path} on {id}: {got:?}, want one 200 and one 409"));
+                    continue;
+                }
+            };
+            if won.body["status"] != status
+                || !lost.body["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(status))
+            {
+                failures.push(format!("{path} on {id}: {} / {}", won.body, lost.body));
+            }
+            let recorded = events(app, &c.learner, id)
+                .await
+                .iter()
+                .filter(|e| e["action"] == event)
+                .count();
+            if recorded != 1 {
+                failures.push(format!("{path} on {id}: {recorded} `{event}` events"));
+            }
+        }
+    }
+    let record = app
+        .get(
+            &format!("/api/v1/institutions/{}/record", c.institution),
+            None,
+        )
+        .await
+        .expect(200);
+    if record.body["settlements_unfulfilled"] != pairs {
+        failures.push(format!("record: {}", record.body));
+    }
+    let differences = redress::service::stats::verify(&app.db).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -159,7 +159,15 @@ async fn a_batch_files_refuses_and_replays_each_filing_on_its_own_merits() {
         let payload: serde_json::Value = serde_json::from_str(&events[0].payload).unwrap();
         assert_eq!(payload["reference"], json!(case.reference));
         assert_eq!(payload["institution_id"], json!(case.institution_id));
-        assert_eq!(timeline::verify(&events), Ok(1));
+        // The case row anchors the timeline on its first event.
+        assert_eq!(
+            (stored.timeline_len, &stored.timeline_head),
+            (1, &events[0].hash)
+        );
+        assert_eq!(
+            timeline::verify(&events, &timeline::Anchor::of(&stored)),
+            Ok(1)
+        );
         let timers = timer::Entity::find()
             .filter(timer::Column::ComplaintId.eq(case.id))
             .count(&app.db)

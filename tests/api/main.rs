@@ -20,6 +20,7 @@ mod secrets;
 mod sla;
 mod smtp_sink;
 mod spec;
+mod stage_timers;
 mod stats;
 mod webhook_bench;
 mod webhook_crash;
